@@ -1,0 +1,422 @@
+"""The ``meshkg`` command: build, validate, parse and count graphs of seed notes.
+
+A thin layer over :mod:`app.pipeline`: it turns arguments into settings, shows progress on a
+terminal, and prints results for people (rich, coloured on a terminal) or machines (JSON,
+Turtle). Usage errors (a missing path, an unknown format) are one line on stderr and exit 2;
+``validate`` exits 1 when the graph has a Violation.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app import __version__
+from app.config import Settings
+from app.extraction import extraction, json_schema
+from app.pipeline import Build, build, check, read
+from app.pipeline import Progress as ProgressHook
+from app.rdf.formats import BY_EXTENSION, FORMATS, RdfFormat, serialize
+from app.seeds import SeedFile
+from app.stats import counts
+from app.validate import Finding, Level, Report
+
+cli = typer.Typer(
+    name="meshkg",
+    help="A knowledge graph of data-mesh practices, built from grounded-theory field notes.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+Seeds = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Seed files or folders; a folder of notes is one collection (study).",
+        show_default=False,
+    ),
+]
+BaseIri = Annotated[
+    str | None,
+    typer.Option(
+        "--base-iri", help="Prefix of data IRIs [env MESHKG_BASE_IRI].", show_default=False
+    ),
+]
+SetAside = Annotated[
+    bool,
+    typer.Option(
+        "--set-aside/--no-set-aside",
+        help="Keep coding written inside ''' strings (marked as set aside).",
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="Processes to use (default: one per core).", show_default=False
+    ),
+]
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    turtle = "turtle"
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"meshkg: error: {escape(message)}", style="red")
+    raise typer.Exit(2)
+
+
+def _settings(base_iri: str | None, set_aside: bool, workers: int | None) -> Settings:
+    overrides: dict[str, object] = {"include_set_aside": set_aside}
+    if base_iri is not None:
+        overrides["base_iri"] = base_iri
+    if workers is not None:
+        overrides["workers"] = workers
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+
+
+def _check_paths(seeds: list[Path]) -> None:
+    for path in seeds:
+        if not path.exists():
+            _fail(f"no such file or folder: {path}")
+        if path.is_dir() and not _readable_dir(path):
+            _fail(f"cannot read folder: {path}")
+
+
+def _readable_dir(path: Path) -> bool:
+    try:
+        next(path.iterdir(), None)
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressHook | None]:
+    """A progress bar on a terminal; nothing when piped, so output stays clean."""
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("reading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("seeds", total=None)
+
+    def hook(seed: SeedFile, done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, description=seed.display)
+
+    with bar:
+        yield hook
+
+
+def _build(seeds: list[Path], settings: Settings) -> Build:
+    _check_paths(seeds)
+    with _progress(True) as hook:
+        return build(seeds, settings, progress=hook)
+
+
+@cli.command("build")
+def build_command(
+    seeds: Seeds,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="Output file; '-' writes to stdout.", show_default=False
+        ),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="One of "
+            + ", ".join(f.extension.lstrip(".") for f in FORMATS)
+            + " (default: from the output's extension).",
+            show_default=False,
+        ),
+    ] = None,
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+    workers: Workers = None,
+) -> None:
+    """Build the graph of SEEDS and write it (.ttl .nt .jsonld .rdf .trig .nq)."""
+    rdf_format = _output_format(output, fmt)
+    settings = _settings(base_iri, set_aside, workers)
+    built = _build(seeds, settings)
+    data = serialize(built.dataset, rdf_format)
+    if str(output) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+    corpus = built.corpus
+    notes = sum(len(c.notes) for c in corpus.collections)
+    errors = sum(1 for d in corpus.all_diagnostics() if d.severity == "error")
+    seconds = sum(built.timings.values())
+    err.print(
+        f"built {built.triple_count():,} triples from {notes} seed files in "
+        f"{len(corpus.collections)} collection(s) in {seconds:.2f} s"
+        + ("" if str(output) == "-" else f" -> {escape(str(output))}")
+    )
+    if errors:
+        err.print(f"{errors} reading error(s); run `meshkg validate` for details", style="yellow")
+
+
+def _output_format(output: Path, fmt: str | None) -> RdfFormat:
+    if fmt is not None:
+        key = "." + fmt.lower().lstrip(".")
+        if key not in BY_EXTENSION:
+            _fail(f"unknown format {fmt!r}; use one of {', '.join(BY_EXTENSION)}")
+        return BY_EXTENSION[key]
+    if str(output) == "-":
+        return BY_EXTENSION[".ttl"]
+    suffix = output.suffix.lower()
+    if suffix not in BY_EXTENSION:
+        _fail(
+            f"cannot tell the format of {output}; use one of {', '.join(BY_EXTENSION)} or --format"
+        )
+    return BY_EXTENSION[suffix]
+
+
+_STYLE = {Level.VIOLATION: "bold red", Level.WARNING: "yellow", Level.INFO: "cyan"}
+
+
+@cli.command("validate")
+def validate_command(
+    seeds: Seeds,
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="text for people, json or turtle for tools.")
+    ] = ReportFormat.text,
+    level: Annotated[
+        Level, typer.Option("--level", help="Show findings of this level and worse.")
+    ] = Level.INFO,
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+    workers: Workers = None,
+) -> None:
+    """Check SEEDS with the SHACL shapes and the reader; exit 1 on any Violation."""
+    settings = _settings(base_iri, set_aside, workers)
+    built = _build(seeds, settings)
+    report = check(built)
+    levels = list(Level)
+    shown = [f for f in report.findings if levels.index(f.level) <= levels.index(level)]
+    if report_format is ReportFormat.json:
+        out.print_json(data=_report_json(report, shown))
+    elif report_format is ReportFormat.turtle:
+        sys.stdout.write(report.graph.serialize(format="turtle"))
+    else:
+        _print_report(report, shown, settings.base_iri)
+    if not report.conforms:
+        raise typer.Exit(1)
+
+
+def _report_json(report: Report, shown: list[Finding]) -> dict[str, object]:
+    return {
+        "conforms": report.conforms,
+        "counts": {lv.value: report.count(lv) for lv in Level},
+        "findings": [
+            {
+                "level": f.level.value,
+                "code": f.code,
+                "file": f.file,
+                "line": f.line,
+                "message": f.message,
+                "focus": f.focus,
+                "path": f.path,
+                "value": f.value,
+                "shape": f.shape,
+                "origin": f.origin,
+            }
+            for f in shown
+        ],
+    }
+
+
+def _print_report(report: Report, shown: list[Finding], base: str) -> None:
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for f in shown:
+        by_file[f.file or "(no file)"].append(f)
+    for file, findings in by_file.items():
+        out.print(f"[bold]{escape(file)}[/bold]")
+        for f in findings:
+            where = f"{f.line:>5}" if f.line else "    -"
+            value = f.value if f.value and f.value != f.focus and f.value not in f.message else None
+            extra = f" [dim]({escape(value.removeprefix(base))})[/dim]" if value else ""
+            out.print(
+                f"  {where}  [{_STYLE[f.level]}]{f.level.value:<9}[/{_STYLE[f.level]}] "
+                f"[dim]{f.code}[/dim]  {escape(f.message)}{extra}"
+            )
+    summary = ", ".join(f"{report.count(lv)} {lv.value}(s)" for lv in Level)
+    verdict = (
+        "[green]conforms[/green]" if report.conforms else "[bold red]does not conform[/bold red]"
+    )
+    out.print(f"{summary} in {len(by_file)} file(s): {verdict}")
+
+
+@cli.command("parse")
+def parse_command(
+    seeds: Annotated[
+        list[Path] | None, typer.Argument(show_default=False, help="Seed files or folders.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the extraction as JSON.")] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the JSON Schema of --json and exit.")
+    ] = False,
+    set_aside: SetAside = True,
+    workers: Workers = None,
+) -> None:
+    """Show what the reader extracts from SEEDS (sources, codes, relations, diagnostics)."""
+    if schema:
+        out.print_json(data=json_schema())
+        return
+    if not seeds:
+        _fail("give at least one seed file or folder")
+    _check_paths(seeds)
+    settings = _settings(None, set_aside, workers)
+    with _progress(True) as hook:
+        corpus = read(seeds, settings, progress=hook)
+    doc = extraction(corpus)
+    if as_json:
+        sys.stdout.write(doc.model_dump_json(by_alias=True, indent=2) + "\n")
+        return
+    for coll in doc.collections:
+        table = Table(title=f"{coll.name}: {len(coll.sources)} sources", title_justify="left")
+        for column in (
+            "source",
+            "file",
+            "quotes",
+            "open codes",
+            "defined",
+            "referenced",
+            "relations",
+            "options",
+        ):
+            table.add_column(column, justify="left" if column in ("source", "file") else "right")
+        for s in coll.sources:
+            table.add_row(
+                s.id,
+                escape(s.file),
+                str(len(s.quotes)),
+                str(len(s.open_codes)),
+                str(len(s.definitions)),
+                str(len(s.references)),
+                str(len(s.relations)),
+                str(len(s.options)),
+            )
+        out.print(table)
+    problems = Counter(d.severity for d in doc.diagnostics)
+    out.print(
+        ", ".join(f"{problems.get(sev, 0)} {sev}(s)" for sev in ("error", "warning", "info"))
+        + " from the reader; `meshkg validate` shows them"
+    )
+
+
+@cli.command("stats")
+def stats_command(
+    seeds: Seeds,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+    workers: Workers = None,
+) -> None:
+    """Count what SEEDS hold, per collection, and the triples per class of their graph."""
+    settings = _settings(base_iri, set_aside, workers)
+    built = _build(seeds, settings)
+    rows = counts(built.corpus, built.dataset, settings.base_iri)
+    if as_json:
+        out.print_json(
+            data={
+                "collections": [asdict(r) for r in rows],
+                "triples": built.triple_count(),
+                "timings": {k: round(v, 4) for k, v in built.timings.items()},
+            }
+        )
+        return
+    table = Table(title="per collection", title_justify="left")
+    table.add_column("")
+    for r in rows:
+        table.add_column(r.name, justify="right")
+    lines: list[tuple[str, list[str]]] = [
+        ("seed files", [str(r.files) for r in rows]),
+        ("sources", [str(r.sources) for r in rows]),
+        ("skipped (templates)", [str(r.skipped) for r in rows]),
+        ("quotes", [str(r.quotes) for r in rows]),
+        ("open-code lines", [str(r.open_codes) for r in rows]),
+        *[
+            (f"{k}s", [str(r.codes[k]) for r in rows])
+            for k in ("practice", "pattern", "force", "decision")
+        ],
+        ("unresolved codes", [str(r.unresolved) for r in rows]),
+        ("force relations (distinct)", [f"{r.relations} ({r.impacts})" for r in rows]),
+        ("option links (distinct)", [f"{r.option_links} ({r.options})" for r in rows]),
+        ("dependencies", [str(r.dependencies) for r in rows]),
+        (
+            "reader errors/warnings/infos",
+            ["/".join(str(v) for v in r.diagnostics.values()) for r in rows],
+        ),
+        ("triples", [f"{r.triples:,}" for r in rows]),
+    ]
+    for label, values in lines:
+        table.add_row(label, *values)
+    out.print(table)
+    classes = sorted({c for r in rows for c in r.classes})
+    ctable = Table(title="instances per class (rdf:type triples)", title_justify="left")
+    ctable.add_column("class")
+    for r in rows:
+        ctable.add_column(r.name, justify="right")
+    for c in classes:
+        ctable.add_row(c, *[str(r.classes.get(c, 0)) for r in rows])
+    out.print(ctable)
+    out.print(f"{built.triple_count():,} triples in all")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"meshkg {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def main(
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = None,
+) -> None:
+    """meshkg: which practices address which forces, says who, with what evidence."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

@@ -1,0 +1,380 @@
+"""The contract between reading seeds and everything downstream.
+
+Plain frozen dataclasses, no rdflib and no I/O: the reader fills them, the RDF mapping, the
+JSON export and the statistics only read them. Every item keeps the file and line it came from,
+because a researcher must be able to go back from any triple or finding to the note.
+
+Two levels:
+
+* a :class:`Note` is what one seed file says, exactly as written (identifiers not yet resolved);
+* a :class:`Collection` is one study: its notes plus what only the whole study can decide
+  (which code a reference means, which labels clash, which references stay unresolved).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Severity(StrEnum):
+    """How bad a finding is; ``error`` means content could not be kept."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class CodeKind(StrEnum):
+    """The kinds a ``CClass(kind, …)`` definition may name."""
+
+    PRACTICE = "practice"
+    PATTERN = "pattern"
+    FORCE = "force"
+    DECISION = "decision"
+
+
+class Impact(StrEnum):
+    """Force impact levels of the study's metamodel, named as in the traces."""
+
+    VERY_POSITIVE = "very_positive"
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+    VERY_NEGATIVE = "very_negative"
+    POSITIVE_AND_NEGATIVE = "positive_and_negative"
+
+    @property
+    def notation(self) -> str:
+        return _IMPACT_NOTATION[self]
+
+
+_IMPACT_NOTATION = {
+    Impact.VERY_POSITIVE: "++",
+    Impact.POSITIVE: "+",
+    Impact.NEUTRAL: "o",
+    Impact.NEGATIVE: "-",
+    Impact.VERY_NEGATIVE: "--",
+    Impact.POSITIVE_AND_NEGATIVE: "+/-",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A place in a seed: ``file`` is the path as the user gave it, ``line`` is 1-based."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding of the reader; ``code`` is short and stable so tools can filter on it."""
+
+    severity: Severity
+    code: str
+    file: str
+    line: int
+    message: str
+
+
+# --- what one note says -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """One metadata value as written; ``value`` is ``None`` when the key is present but empty."""
+
+    value: str | bool | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """The header block or the trace block of a note: the same metadata, written twice.
+
+    Keys are the header names (``title``, ``url``, ``tiny url``, ``archive url``, ``source type``,
+    ``author type``, ``example``, ``source code``); the trace key ``type`` is stored as
+    ``source type`` so the two records compare key by key.
+    """
+
+    kind: str  # "header" | "trace"
+    line: int
+    ident: str | None  # "s6" as the record writes it (header number, or trace label)
+    variable: str | None  # trace only: the Python variable (``s6 = CClass(source, …)``)
+    fields: dict[str, FieldValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The source a note codes, with every witness of its identity kept."""
+
+    id: str
+    prefix: str  # "s" (literature) or "p" (interview)
+    id_witnesses: dict[str, str | None]  # file, header, variable, label
+    header: SourceRecord | None
+    trace: SourceRecord | None
+
+    def preferred(self, key: str) -> str | bool | None:
+        """The value the graph shows for ``key``: the first usable one, trace before header.
+
+        The trace is the record the study's tooling read, so it goes first; a value that cannot
+        be right (a type outside the study's vocabulary, a url that is not http(s) or that is
+        one of the short links) gives way to the header's. Both records stay in the graph, so
+        no disagreement is hidden by this choice.
+        """
+        records = [r for r in (self.trace, self.header) if r is not None]
+        short = {
+            fv.value
+            for r in records
+            for k in ("tiny url", "archive url")
+            if (fv := r.fields.get(k)) is not None
+        }
+        fallback: str | bool | None = None
+        for record in records:
+            fv = record.fields.get(key)
+            if fv is None or fv.value in (None, ""):
+                continue
+            if _usable(key, fv.value, short):
+                return fv.value
+            fallback = fallback if fallback is not None else fv.value
+        return fallback
+
+
+SOURCE_TYPES = (
+    "Discussion Forum Post",
+    "General Audience Article",
+    "Practitioner Audience Article",
+    "Practitioner Book",
+    "Tool Documentation",
+    "Blog Post",
+    "Slides",
+    "Video Streaming",
+    "Interview",
+)
+AUTHOR_TYPES = ("Practitioner", "Mixed", "Academic", "Unknown")
+
+
+def _usable(key: str, value: str | bool, short: set[str | bool | None]) -> bool:
+    if key == "source type":
+        return value in SOURCE_TYPES
+    if key == "author type":
+        return value in AUTHOR_TYPES
+    if key in ("example", "source code"):
+        return isinstance(value, bool)
+    if key == "url":
+        return (
+            isinstance(value, str)
+            and value.startswith(("http://", "https://"))
+            and (value not in short)
+        )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A blockquote paragraph of the source text; ``position`` is 1-based within the note."""
+
+    position: int
+    text: str
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCode:
+    """One line of an open-coding section, as written.
+
+    Lines that name code identifiers also yield :class:`Reference` items (``via="open-code"``).
+    """
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodingBlock:
+    """A python trace fence or an open-coding section, with the quotes it codes.
+
+    ``evidence`` holds the positions of the quotes that stand between the previous trace fence
+    and this block: the passages the researcher was coding when writing it.
+    """
+
+    index: int
+    kind: str  # "trace" | "open"
+    line: int
+    end_line: int
+    evidence: tuple[int, ...]
+    marker: str | None = None  # the marker line that introduced it, as written
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """``ident = CClass(kind, "Label")``; raw forms are kept when they had to be normalised."""
+
+    ident: str
+    kind: CodeKind
+    label: str
+    at: Loc
+    block: int
+    in_string: bool = False
+    raw_ident: str | None = None
+    raw_label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A mention of a code by identifier; ``via`` says how it was written."""
+
+    ident: str
+    at: Loc
+    block: int
+    via: str  # trace | string-list | open-code | force-relation | option-link | dependency
+    in_string: bool = False
+    raw: str | None = None
+    weak: bool = False  # open-code single word: counts only if the collection defines it
+
+
+@dataclass(frozen=True, slots=True)
+class ForceRelation:
+    """One ``solution: {force: impact}`` entry of ``add_force_relations``."""
+
+    solution: str
+    force: str
+    impact: Impact | None
+    raw_impact: str
+    at: Loc
+    block: int
+    in_string: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OptionLink:
+    """``add_decision_option_link(decision, option, "name")``."""
+
+    decision: str
+    option: str
+    name: str
+    at: Loc
+    block: int
+    in_string: bool = False
+    function: str = "add_decision_option_link"
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """``a.add_links(b, role_name="to", stereotype_instances=uses)``: ``a`` depends on ``b``."""
+
+    source: str
+    target: str
+    stereotype: str
+    role: str | None
+    at: Loc
+    block: int
+    in_string: bool = False
+
+
+@dataclass(slots=True)
+class Note:
+    """Everything one seed file says, before the collection resolves identifiers."""
+
+    file: str  # display path as given
+    name: str  # file name, stable across machines; used for IRIs
+    collection: str
+    source: Source | None
+    is_template: bool = False
+    quotes: list[Quote] = field(default_factory=list)
+    open_codes: list[OpenCode] = field(default_factory=list)
+    blocks: list[CodingBlock] = field(default_factory=list)
+    definitions: list[Definition] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    relations: list[ForceRelation] = field(default_factory=list)
+    options: list[OptionLink] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    line_count: int = 0
+
+
+# --- what the collection decides ------------------------------------------------------------
+
+
+Statement = ForceRelation | OptionLink | Dependency
+
+
+@dataclass(slots=True)
+class Code:
+    """A code of the collection's codebook, defined by one or more notes or only referenced.
+
+    ``kind`` is ``None`` for an unresolved code: referenced, never defined in the collection.
+    ``label`` is the most frequent label (first seen wins ties); ``labels`` lists all of them.
+    """
+
+    ident: str
+    kind: CodeKind | None
+    label: str | None
+    labels: list[str] = field(default_factory=list)
+    definitions: list[tuple[str, Definition]] = field(default_factory=list)  # (source id, def)
+    references: list[tuple[str, Reference]] = field(default_factory=list)  # (source id, ref)
+    suggestion: str | None = None  # a close defined identifier, for unresolved codes
+
+    @property
+    def resolved(self) -> bool:
+        return self.kind is not None
+
+    @property
+    def set_aside(self) -> bool:
+        """True when every definition sits in a ``'''`` string the coder set aside."""
+        return bool(self.definitions) and all(d.in_string for _, d in self.definitions)
+
+
+@dataclass(slots=True)
+class Stated(Generic[T]):
+    """A distinct fact (impact, option, dependency) with every statement of it."""
+
+    fact: T
+    statements: list[tuple[str, T]] = field(default_factory=list)  # (source id, statement)
+
+    @property
+    def set_aside(self) -> bool:
+        return all(getattr(s, "in_string", False) for _, s in self.statements)
+
+
+@dataclass(slots=True)
+class Collection:
+    """One study: its notes, its codebook and the facts stated across its notes."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    notes: list[Note] = field(default_factory=list)
+    codes: dict[str, Code] = field(default_factory=dict)
+    impacts: dict[tuple[str, str, str], Stated[ForceRelation]] = field(default_factory=dict)
+    options: dict[tuple[str, str, str], Stated[OptionLink]] = field(default_factory=dict)
+    dependencies: dict[tuple[str, str, str], Stated[Dependency]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[tuple[Note, Source]]:
+        return [(n, n.source) for n in self.notes if n.source is not None and not n.is_template]
+
+    def all_diagnostics(self) -> list[Diagnostic]:
+        found = [d for n in self.notes for d in n.diagnostics]
+        found.extend(self.diagnostics)
+        return found
+
+
+@dataclass(slots=True)
+class Corpus:
+    """All collections read in one run, plus findings about paths (missing, unreadable)."""
+
+    collections: list[Collection] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def all_diagnostics(self) -> list[Diagnostic]:
+        found = list(self.diagnostics)
+        for c in self.collections:
+            found.extend(c.all_diagnostics())
+        return found

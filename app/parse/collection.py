@@ -1,0 +1,225 @@
+"""Notes of one study to a resolved collection: codebook, facts and cross-note findings.
+
+A note alone cannot tell whether ``ci_cd_proces`` is a code: only the whole collection can. Here
+identifiers resolve against every definition of the collection, unresolved references become
+unresolved codes (kept, never dropped, and reported with the closest defined identifier), and the
+findings that need several notes are made: one label on two codes, one code with two labels,
+one identifier with two kinds, one source id in two files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections import Counter, defaultdict
+from typing import TypeVar
+
+from app.model import (
+    Code,
+    CodeKind,
+    Collection,
+    Definition,
+    Dependency,
+    Diagnostic,
+    ForceRelation,
+    Loc,
+    Note,
+    OptionLink,
+    Reference,
+    Severity,
+    Source,
+    Stated,
+)
+
+T = TypeVar("T")
+
+
+def note_order(note: Note) -> tuple[object, ...]:
+    """Natural order of file names (s_2 before s_10), then the path."""
+    parts = re.split(r"(\d+)", note.name)
+    return (*((0, int(p)) if p.isdigit() else (1, p) for p in parts), note.file)
+
+
+def resolve(
+    name: str, notes: list[Note], *, title: str | None = None, description: str | None = None
+) -> Collection:
+    """Build the collection; pure: same notes in, same collection out."""
+    coll = Collection(name=name, title=title, description=description)
+    coll.notes = sorted(notes, key=note_order)
+    _unique_source_ids(coll)
+    sources = [(note, src) for note, src in coll.sources]
+    _define_codes(coll, sources)
+    _resolve_references(coll, sources)
+    _collect_facts(coll, sources)
+    _report_unresolved(coll)
+    _report_label_clashes(coll)
+    return coll
+
+
+def _unique_source_ids(coll: Collection) -> None:
+    seen: dict[str, Note] = {}
+    for note in coll.notes:
+        src = note.source
+        if src is None or note.is_template:
+            continue
+        first = seen.get(src.id)
+        if first is None:
+            seen[src.id] = note
+            continue
+        stem = note.name.rsplit(".", 1)[0]
+        new_id = f"{src.id}-{stem}"
+        coll.diagnostics.append(
+            Diagnostic(
+                Severity.ERROR,
+                "duplicate-source-id",
+                note.file,
+                src.header.line if src.header else 1,
+                f"source {src.id} is already read from {first.file}; this note is kept as {new_id}",
+            )
+        )
+        note.source = dataclasses.replace(src, id=new_id)
+        seen[new_id] = note
+
+
+def _define_codes(coll: Collection, sources: list[tuple[Note, Source]]) -> None:
+    by_ident: dict[str, list[tuple[str, Definition]]] = defaultdict(list)
+    for note, src in sources:
+        for d in note.definitions:
+            by_ident[d.ident].append((src.id, d))
+    for ident, defs in by_ident.items():
+        kinds = Counter(d.kind for _, d in defs)
+        kind = _most_common(kinds, [d.kind for _, d in defs])
+        if len(kinds) > 1:
+            first = next(d for _, d in defs if d.kind != kind)
+            coll.diagnostics.append(
+                _at(
+                    Severity.WARNING,
+                    "kind-conflict",
+                    first.at,
+                    f"{ident} is defined as {', '.join(sorted(k.value for k in kinds))}; "
+                    f"read as {kind.value}",
+                )
+            )
+        labels_in_order = [d.label for _, d in defs]
+        label = _most_common(Counter(labels_in_order), labels_in_order)
+        coll.codes[ident] = Code(
+            ident=ident,
+            kind=kind,
+            label=label,
+            labels=list(dict.fromkeys(labels_in_order)),
+            definitions=defs,
+        )
+
+
+def _most_common(counts: Counter[T], order: list[T]) -> T:
+    best = max(counts.values())
+    return next(x for x in order if counts[x] == best)
+
+
+def _resolve_references(coll: Collection, sources: list[tuple[Note, Source]]) -> None:
+    for note, src in sources:
+        sid = src.id
+        for ref in note.references:
+            if ref.weak and ref.ident not in coll.codes:
+                continue
+            _code(coll, ref.ident).references.append((sid, ref))
+        for rel in note.relations:
+            for ident in (rel.solution, rel.force):
+                _mention(coll, ident, sid, rel, "force-relation")
+        for opt in note.options:
+            for ident in (opt.decision, opt.option):
+                _mention(coll, ident, sid, opt, "option-link")
+        for dep in note.dependencies:
+            for ident in (dep.source, dep.target):
+                _mention(coll, ident, sid, dep, "dependency")
+
+
+def _code(coll: Collection, ident: str) -> Code:
+    code = coll.codes.get(ident)
+    if code is None:
+        code = coll.codes[ident] = Code(ident=ident, kind=None, label=None)
+    return code
+
+
+def _mention(
+    coll: Collection, ident: str, sid: str, fact: ForceRelation | OptionLink | Dependency, via: str
+) -> None:
+    """Relation endpoints are references too: an undefined one becomes an unresolved code."""
+    code = _code(coll, ident)
+    if code.resolved:
+        return
+    ref = Reference(ident, fact.at, fact.block, via, in_string=fact.in_string)
+    code.references.append((sid, ref))
+
+
+def _collect_facts(coll: Collection, sources: list[tuple[Note, Source]]) -> None:
+    for note, src in sources:
+        sid = src.id
+        for rel in note.relations:
+            level = rel.impact.value if rel.impact else rel.raw_impact
+            key = (rel.solution, rel.force, level)
+            coll.impacts.setdefault(key, Stated(rel)).statements.append((sid, rel))
+        for opt in note.options:
+            okey = (opt.decision, opt.option, opt.name)
+            coll.options.setdefault(okey, Stated(opt)).statements.append((sid, opt))
+        for dep in note.dependencies:
+            dkey = (dep.source, dep.target, dep.stereotype)
+            coll.dependencies.setdefault(dkey, Stated(dep)).statements.append((sid, dep))
+
+
+def _report_unresolved(coll: Collection) -> None:
+    defined = sorted(i for i, c in coll.codes.items() if c.resolved)
+    for ident, code in coll.codes.items():
+        if code.resolved or not code.references:
+            continue
+        close = difflib.get_close_matches(ident, defined, n=1, cutoff=0.85)
+        code.suggestion = close[0] if close else None
+        first = code.references[0][1]
+        hint = f"; did you mean {close[0]}?" if close else ""
+        uses = len(code.references)
+        coll.diagnostics.append(
+            _at(
+                Severity.WARNING,
+                "undefined-reference",
+                first.at,
+                f"{ident} is used {uses} time(s) but defined in no note of {coll.name}{hint}",
+            )
+        )
+
+
+def _report_label_clashes(coll: Collection) -> None:
+    by_label: dict[tuple[CodeKind, str], list[Code]] = defaultdict(list)
+    for code in coll.codes.values():
+        if code.kind is None:
+            continue
+        for label in code.labels:
+            by_label[(code.kind, label)].append(code)
+        if len(code.labels) > 1:
+            other = next(d for _, d in code.definitions if d.label != code.label)
+            coll.diagnostics.append(
+                _at(
+                    Severity.WARNING,
+                    "label-conflict",
+                    other.at,
+                    f"{code.ident} has {len(code.labels)} labels: "
+                    + ", ".join(repr(x) for x in code.labels),
+                )
+            )
+    for (kind, label), codes in by_label.items():
+        if len(codes) < 2:
+            continue
+        later = codes[1]
+        at = next(d.at for _, d in later.definitions if d.label == label)
+        coll.diagnostics.append(
+            _at(
+                Severity.WARNING,
+                "duplicate-label",
+                at,
+                f"{kind.value}s {', '.join(c.ident for c in codes)} share the label {label!r}",
+            )
+        )
+
+
+def _at(severity: Severity, code: str, at: Loc, message: str) -> Diagnostic:
+    return Diagnostic(severity, code, at.file, at.line, message)

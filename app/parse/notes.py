@@ -1,0 +1,462 @@
+"""One seed note to a :class:`~app.model.Note`: header, quotes, open codes, trace blocks.
+
+The note is read as a sequence of located items (see :mod:`app.parse.sections`). A fence is a
+trace when its context says so (an AXIAL marker, an ``added:`` line, an open-coding section or
+another trace right before it), or when its content is unmistakably CodeableModels code; quoted
+article code (YAML, Terraform, Airflow) after a quote is left alone. The quotes between two trace
+fences are the evidence for the codes of the second one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from app.model import (
+    CodingBlock,
+    Diagnostic,
+    FieldValue,
+    Loc,
+    Note,
+    OpenCode,
+    Quote,
+    Reference,
+    Severity,
+    Source,
+    SourceRecord,
+)
+from app.parse.decode import sanitize
+from app.parse.sections import Item, scan
+from app.parse.traces import IDENT, SourceTrace, read_trace
+
+HEADER_KEYS = (
+    "url",
+    "tiny url",
+    "archive url",
+    "title",
+    "source code",
+    "example",
+    "source type",
+    "author type",
+    "references",
+)
+_BOOLEAN_KEYS = {"source code", "example"}
+_ID_HEADING = re.compile(r"^(?P<prefix>[sp])\s*(?P<number>\d*)$", re.IGNORECASE)
+_FILE_ID = re.compile(r"^(?P<prefix>[sp])_?(?P<number>\d+)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\d+$")
+_TRACE_CALL = re.compile(
+    r"\bCClass?\s*\(|\badd_force_relations\b|\badd_decision(?:_option)?_link\b"
+)
+_LIST_LINE = re.compile(r"^[^:]{1,80}:\s*(?P<items>.+)$")
+_TRACE_CONTEXT = {"axial", "add", "open", "open-text", "trace"}
+_ID_ORDER = ("label", "variable", "header", "file")
+_SLUG_ID = re.compile(r"-([sp])(\d+)/?$", re.IGNORECASE)
+
+
+def read_note(text: str, *, file: str, name: str, collection: str) -> Note:
+    """Read a note from text; never raises for bad content, it reports instead."""
+    text, found = sanitize(text, file)
+    return _NoteReader(text, file, name, collection, found).read()
+
+
+class _NoteReader:
+    def __init__(
+        self, text: str, file: str, name: str, collection: str, found: list[Diagnostic]
+    ) -> None:
+        self.items = scan(text)
+        self.note = Note(
+            file=file,
+            name=name,
+            collection=collection,
+            source=None,
+            diagnostics=list(found),
+            line_count=text.count("\n") + (0 if text.endswith("\n") or not text else 1),
+        )
+        self.header_fields: dict[str, FieldValue] = {}
+        self.header_prefix: str | None = None
+        self.header_number: str | None = None
+        self.header_line: int | None = None
+        self.source_trace: SourceTrace | None = None
+        self.add_targets: list[tuple[str, int]] = []
+
+    def diag(self, severity: Severity, code: str, line: int, message: str) -> None:
+        self.note.diagnostics.append(Diagnostic(severity, code, self.note.file, line, message))
+
+    def read(self) -> Note:
+        rest = self.read_header()
+        self.read_coding(rest)
+        self.decide_source()
+        return self.note
+
+    # --- header --------------------------------------------------------------------------
+
+    def read_header(self) -> int:
+        """Read ``# s`` / ``## key`` / value items; return the index of the first other item."""
+        items = self.items
+        i = 0
+        while i < len(items):
+            item = items[i]
+            if item.kind == "heading" and item.level == 1:
+                m = _ID_HEADING.match(item.text)
+                if not m or self.header_prefix is not None:
+                    break
+                self.header_prefix = m.group("prefix").lower()
+                self.header_number = m.group("number") or None
+                self.header_line = item.line
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if (
+                    self.header_number is None
+                    and nxt is not None
+                    and nxt.kind == "text"
+                    and _NUMBER.match(nxt.text)
+                ):
+                    self.header_number = nxt.text
+                    i += 1
+                i += 1
+                continue
+            if item.kind == "heading" and item.level == 2:
+                key = " ".join(item.text.lower().split())
+                if key not in HEADER_KEYS:
+                    if self.header_line is None:
+                        break
+                    self.diag(Severity.INFO, "unknown-header-key", item.line, f"header key {key!r}")
+                    i += 1
+                    continue
+                if self.header_line is None:
+                    self.header_line = item.line
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if nxt is not None and nxt.kind == "text":
+                    self.header_fields[key] = self.header_value(key, nxt)
+                    i += 2
+                else:
+                    self.header_fields[key] = FieldValue(None, item.line)
+                    i += 1
+                continue
+            break
+        return i
+
+    def header_value(self, key: str, item: Item) -> FieldValue:
+        value = item.text.strip()
+        if key not in _BOOLEAN_KEYS:
+            return FieldValue(value or None, item.line)
+        lowered = value.lower()
+        if lowered in ("yes", "true"):
+            return FieldValue(True, item.line)
+        if lowered in ("no", "false"):
+            return FieldValue(False, item.line)
+        self.diag(Severity.WARNING, "bad-boolean", item.line, f"{key} is {value!r}, not yes or no")
+        return FieldValue(value, item.line)
+
+    # --- coding ----------------------------------------------------------------------------
+
+    def read_coding(self, start: int) -> None:
+        note = self.note
+        prev: str | None = None
+        evidence_from = 0  # index into note.quotes of the first quote after the last trace
+        open_block: int | None = None
+        for item in self.items[start:]:
+            kind = item.kind
+            if kind != "text" and open_block is not None:
+                self.close_open(open_block)
+                open_block = None
+            if kind == "quote":
+                note.quotes.append(Quote(len(note.quotes) + 1, item.text, item.line, item.end_line))
+                prev = "quote"
+            elif kind == "heading":
+                prev = prev if item.level == 1 and item.text.lower() == "coding" else "heading"
+            elif kind == "axial":
+                self.marker_findings(item)
+                prev = "axial"
+            elif kind == "add":
+                if item.target is not None:
+                    self.add_targets.append((item.target, item.line))
+                prev = "add"
+            elif kind == "open":
+                self.marker_findings(item)
+                open_block = len(note.blocks)
+                note.blocks.append(
+                    CodingBlock(
+                        open_block,
+                        "open",
+                        item.line,
+                        item.line,
+                        self.evidence(evidence_from),
+                        marker=item.text,
+                    )
+                )
+                prev = "open"
+            elif kind == "text":
+                if open_block is not None:
+                    note.open_codes.append(OpenCode(item.text, item.line))
+                    for ident, strong in _open_code_identifiers(item.text):
+                        note.references.append(
+                            Reference(
+                                ident,
+                                Loc(note.file, item.line),
+                                open_block,
+                                "open-code",
+                                weak=not strong,
+                            )
+                        )
+                    prev = "open-text"
+                else:
+                    prev = "loose-text"
+            elif kind == "image":
+                prev = "image"
+            elif kind == "fence":
+                if self.is_trace(item, prev):
+                    self.read_fence(item, evidence_from)
+                    evidence_from = len(note.quotes)
+                    prev = "trace"
+                else:
+                    prev = "article"
+        if open_block is not None:
+            self.close_open(open_block)
+
+    def evidence(self, start: int) -> tuple[int, ...]:
+        return tuple(q.position for q in self.note.quotes[start:])
+
+    def close_open(self, index: int) -> None:
+        block = self.note.blocks[index]
+        lines = [c.line for c in self.note.open_codes if c.line >= block.line]
+        if lines:
+            self.note.blocks[index] = CodingBlock(
+                block.index, block.kind, block.line, max(lines), block.evidence, block.marker
+            )
+
+    def marker_findings(self, item: Item) -> None:
+        if item.in_quote:
+            self.diag(
+                Severity.INFO,
+                "marker-in-quote",
+                item.line,
+                f"{item.text} is written inside a blockquote; read as a marker, not a quote",
+            )
+        if item.variant:
+            self.diag(Severity.INFO, "marker-variant", item.line, f"marker spelled {item.text!r}")
+
+    def is_trace(self, item: Item, prev: str | None) -> bool:
+        in_context = prev in _TRACE_CONTEXT
+        looks = _TRACE_CALL.search(item.text) is not None
+        if in_context and prev in ("axial", "add", "trace"):
+            return True
+        if in_context or looks:
+            if looks:
+                where = "after open coding" if in_context else f"after {prev or 'the header'}"
+                self.diag(
+                    Severity.WARNING,
+                    "trace-without-marker",
+                    item.line,
+                    f"a trace fence {where} has no AXIAL marker or add line before it; "
+                    "read as a trace because it holds CodeableModels calls",
+                )
+                return True
+            return in_context
+        return False
+
+    def read_fence(self, item: Item, evidence_from: int) -> None:
+        note = self.note
+        if not item.closed:
+            self.diag(
+                Severity.WARNING,
+                "unclosed-fence",
+                item.line,
+                "the fence is never closed; read to the end of the file",
+            )
+        index = len(note.blocks)
+        reading = read_trace(item.text, item.line + 1, note.file, index)
+        note.diagnostics.extend(reading.diagnostics)
+        for found in reading.sources:
+            if self.source_trace is None:
+                self.source_trace = found
+            else:
+                self.diag(
+                    Severity.WARNING,
+                    "duplicate-source-record",
+                    found.line,
+                    f"a second CClass(source, …) record (first at line {self.source_trace.line})",
+                )
+        if reading.item_count - len(reading.sources) == 0:
+            return
+        note.blocks.append(
+            CodingBlock(index, "trace", item.line, item.end_line, self.evidence(evidence_from))
+        )
+        note.definitions.extend(reading.definitions)
+        note.references.extend(reading.references)
+        note.relations.extend(reading.relations)
+        note.options.extend(reading.options)
+        note.dependencies.extend(reading.dependencies)
+
+    # --- the source --------------------------------------------------------------------
+
+    def decide_source(self) -> None:
+        note = self.note
+        stem = note.name.rsplit(".", 1)[0]
+        fm = _FILE_ID.match(stem)
+        trace = self.source_trace
+        witnesses: dict[str, str | None] = {
+            "file": f"{fm.group('prefix').lower()}{int(fm.group('number'))}" if fm else None,
+            "header": _ident(self.header_prefix, self.header_number),
+            "variable": _clean_id(trace.variable) if trace else None,
+            "label": _clean_id(trace.label) if trace else None,
+        }
+        numbered = {k: v for k, v in witnesses.items() if v and any(ch.isdigit() for ch in v)}
+        header_record = self.header_record(witnesses["header"])
+        if not numbered and self.looks_like_template():
+            note.is_template = True
+            kept = [d for d in note.diagnostics if d.code in ("invalid-utf8", "control-character")]
+            note.diagnostics = kept
+            self.diag(
+                Severity.INFO,
+                "template-skipped",
+                1,
+                "an empty note template (no id, url or title); skipped as a source",
+            )
+            note.quotes.clear()
+            note.open_codes.clear()
+            note.blocks.clear()
+            note.definitions.clear()
+            note.references.clear()
+            note.relations.clear()
+            note.options.clear()
+            note.dependencies.clear()
+            return
+        if numbered:
+            votes = Counter(numbered.values())
+            best = max(votes.values())
+            ident = next(
+                numbered[k] for k in _ID_ORDER if k in numbered and votes[numbered[k]] == best
+            )
+            if len(votes) > 1:
+                said = ", ".join(f"{k} {v}" for k, v in numbered.items())
+                self.diag(
+                    Severity.WARNING,
+                    "id-mismatch",
+                    self.header_line or 1,
+                    f"the source id is given differently ({said}); using {ident}",
+                )
+        else:
+            ident = stem
+            self.diag(
+                Severity.ERROR,
+                "missing-id",
+                self.header_line or 1,
+                f"no source id in file name, header or trace; using the file name {stem!r}",
+            )
+        if trace is None:
+            self.diag(
+                Severity.WARNING,
+                "missing-source-record",
+                self.header_line or 1,
+                "no CClass(source, …) trace record; header values only",
+            )
+        if header_record is None:
+            self.diag(Severity.WARNING, "missing-header", 1, "no metadata header")
+        trace_record = (
+            SourceRecord("trace", trace.line, _clean_id(trace.label), trace.variable, trace.fields)
+            if trace
+            else None
+        )
+        prefix = ident[0] if ident[:1] in ("s", "p") else "s"
+        note.source = Source(ident, prefix, witnesses, header_record, trace_record)
+        if header_record is not None and trace_record is not None:
+            self.compare_records(header_record, trace_record)
+        for record in (header_record, trace_record):
+            if record is not None:
+                self.check_short_links(record, ident)
+        for target, line in self.add_targets:
+            if target.lower() in ("", "s", "p"):
+                self.diag(
+                    Severity.WARNING,
+                    "add-target-unfilled",
+                    line,
+                    "the template's `add codes to s:` was left unfilled",
+                )
+            elif _clean_id(target) != ident:
+                self.diag(
+                    Severity.WARNING,
+                    "add-target-mismatch",
+                    line,
+                    f"`add codes to {target}` in the note of {ident}",
+                )
+
+    def compare_records(self, header: SourceRecord, trace: SourceRecord) -> None:
+        """Report each field the header and the trace both give, but differently."""
+        for key, hv in header.fields.items():
+            tv = trace.fields.get(key)
+            if tv is None or hv.value is None or tv.value is None or hv.value == tv.value:
+                continue
+            self.diag(
+                Severity.WARNING,
+                "header-trace-mismatch",
+                hv.line,
+                f"{key}: header says {_shown(hv.value)}, trace (line {tv.line}) says "
+                f"{_shown(tv.value)}",
+            )
+
+    def check_short_links(self, record: SourceRecord, ident: str) -> None:
+        """A short link's slug ends in the source id (``…-s6``); another id is a copy-paste."""
+        for key in ("tiny url", "archive url"):
+            fv = record.fields.get(key)
+            if fv is None or not isinstance(fv.value, str):
+                continue
+            m = _SLUG_ID.search(fv.value)
+            if m and f"{m.group(1).lower()}{int(m.group(2))}" != ident:
+                self.diag(
+                    Severity.WARNING,
+                    "short-link-mismatch",
+                    fv.line,
+                    f"the {record.kind} {key} {fv.value} names {m.group(1)}{m.group(2)}, "
+                    f"not {ident}",
+                )
+
+    def header_record(self, ident: str | None) -> SourceRecord | None:
+        if self.header_line is None:
+            return None
+        return SourceRecord("header", self.header_line, ident, None, dict(self.header_fields))
+
+    def looks_like_template(self) -> bool:
+        fields = dict(self.header_fields)
+        if self.source_trace is not None:
+            for key, value in self.source_trace.fields.items():
+                fields.setdefault(key, value)
+        return not any(
+            fields.get(key) is not None and fields[key].value for key in ("url", "title")
+        ) and (self.source_trace is not None or self.header_line is not None)
+
+
+def _shown(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    return repr(value) if len(value) <= 90 else repr(value[:89] + "…")
+
+
+def _ident(prefix: str | None, number: str | None) -> str | None:
+    if prefix is None:
+        return None
+    return f"{prefix}{int(number)}" if number else prefix
+
+
+def _clean_id(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    value = raw.strip().lower().replace("_", "")
+    m = re.match(r"^([sp])(\d+)$", value)
+    return f"{m.group(1)}{int(m.group(2))}" if m else value or None
+
+
+def _open_code_identifiers(text: str) -> list[tuple[str, bool]]:
+    """Identifiers an open-code line names, each with whether it is strong (has ``_``).
+
+    A whole-line identifier, or an inline list after a label (``Recognised options: a, b``).
+    Prose never yields identifiers, even when it contains one.
+    """
+    if IDENT.fullmatch(text):
+        return [(text, "_" in text)]
+    m = _LIST_LINE.match(text)
+    if m:
+        parts = [p.strip() for p in m.group("items").split(",")]
+        parts = [p for p in parts if p]
+        if parts and all(IDENT.fullmatch(p) for p in parts):
+            return [(p, "_" in p) for p in parts]
+    return []

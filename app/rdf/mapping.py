@@ -1,0 +1,282 @@
+"""A collection to triples under the meshkg ontology; one function per model type.
+
+Provenance, at the lowest cost in triples that keeps every line:
+
+* what is read from one place (a source, a record, a quote, a definition, a coding block) has
+  ``mk:line`` itself, and its file through ``mk:seedFile`` (or the source it is part of);
+* a fact several notes may state (an impact, an option, a dependency) points to each statement's
+  line with ``prov:atLocation`` (a ``mk:SeedLocation``, ``{file}#L{n}``);
+* codes and facts point to the coding blocks (``mk:codedIn``) they were written in, and a block
+  points to the quotes before it (``mk:evidenceQuote``): the passages that were being coded.
+
+Values shown on a source are the trace's where present, else the header's (see
+:meth:`app.model.Source.preferred`); both records stay attached, so disagreements stay visible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
+from rdflib.term import Node
+
+from app.iris import Minter
+from app.model import (
+    Code,
+    Collection,
+    Dependency,
+    ForceRelation,
+    Loc,
+    Note,
+    OptionLink,
+    Source,
+    SourceRecord,
+    Stated,
+)
+from app.vocab import (
+    AUTHOR_TYPE_CONCEPT,
+    DEPENDENCY_CONCEPT,
+    IMPACT_CONCEPT,
+    KIND_CLASS,
+    MK,
+    SCHEMA,
+    SOURCE_TYPE_CONCEPT,
+)
+
+Triple = tuple[Node, Node, Node]
+
+_WEB_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+_RECORD_TEXT = {
+    "title": DCTERMS.title,
+    "url": SCHEMA.url,
+    "tiny url": MK.tinyUrl,
+    "archive url": MK.archiveUrl,
+    "source type": MK.sourceTypeName,
+    "author type": MK.authorTypeName,
+}
+
+
+def collection_triples(coll: Collection, base: str) -> Iterator[Triple]:
+    """All triples of one collection (its named graph)."""
+    return _Mapper(coll, base).triples()
+
+
+class _Mapper:
+    def __init__(self, coll: Collection, base: str) -> None:
+        self.coll = coll
+        self.m = Minter(base, coll.name)
+        self.notes = {n.file: n for n in coll.notes}
+        self.locations: set[URIRef] = set()
+
+    def triples(self) -> Iterator[Triple]:
+        yield from self.collection()
+        for note, src in self.coll.sources:
+            yield from self.note(note, src)
+        for code in self.coll.codes.values():
+            yield from self.code(code)
+        for key, stated in self.coll.impacts.items():
+            yield from self.impact(key, stated)
+        for okey, ostated in self.coll.options.items():
+            yield from self.option(okey, ostated)
+        for dkey, dstated in self.coll.dependencies.items():
+            yield from self.dependency(dkey, dstated)
+
+    # --- shared pieces ---------------------------------------------------------------------
+
+    def loc(self, at: Loc) -> Iterator[Triple]:
+        """The triples of a statement's location, once per location."""
+        note = self.notes[at.file]
+        iri = self.m.location(note.name, at.line)
+        if iri not in self.locations:
+            self.locations.add(iri)
+            yield iri, RDF.type, MK.SeedLocation
+            yield iri, MK.seedFile, self.m.file(note.name)
+            yield iri, MK.line, Literal(at.line)
+
+    def at(self, subject: URIRef, at: Loc) -> Iterator[Triple]:
+        yield from self.loc(at)
+        yield subject, PROV.atLocation, self.m.location(self.notes[at.file].name, at.line)
+
+    def coded_in(self, subject: URIRef, sid: str, block: int) -> Iterator[Triple]:
+        """The source and the coding block a statement was written in."""
+        yield subject, MK.evidenceSource, self.m.source(sid)
+        yield subject, MK.codedIn, self.m.block(sid, block)
+
+    # --- collection, notes, sources ----------------------------------------------------------
+
+    def collection(self) -> Iterator[Triple]:
+        c, m = self.coll, self.m
+        yield m.collection, RDF.type, MK.Collection
+        yield m.collection, DCTERMS.identifier, Literal(c.name)
+        yield m.collection, DCTERMS.title, Literal(c.title or c.name)
+        if c.description:
+            yield m.collection, DCTERMS.description, Literal(c.description)
+        yield m.collection, MK.codebook, m.codebook
+        yield m.codebook, RDF.type, MK.Codebook
+        yield m.codebook, SKOS.prefLabel, Literal(f"Codebook of {c.title or c.name}")
+        yield m.codebook, DCTERMS.isPartOf, m.collection
+
+    def note(self, note: Note, src: Source) -> Iterator[Triple]:
+        m = self.m
+        file = m.file(note.name)
+        yield file, RDF.type, MK.SeedFile
+        yield file, MK.path, Literal(f"{self.coll.name}/{note.name}")
+        yield file, DCTERMS.isPartOf, m.collection
+        yield file, MK.lineCount, Literal(note.line_count)
+        yield from self.source(note, src)
+        s = m.source(src.id)
+        for q in note.quotes:
+            qi = m.quote(src.id, q.position)
+            yield qi, RDF.type, MK.Quote
+            yield qi, SCHEMA.text, Literal(q.text)
+            yield qi, DCTERMS.isPartOf, s
+            yield qi, MK.line, Literal(q.line)
+            if q.end_line != q.line:
+                yield qi, MK.endLine, Literal(q.end_line)
+        for b in note.blocks:
+            bi = m.block(src.id, b.index)
+            yield bi, RDF.type, MK.TraceBlock if b.kind == "trace" else MK.OpenCodingSection
+            yield bi, DCTERMS.isPartOf, s
+            yield bi, MK.line, Literal(b.line)
+            yield bi, MK.endLine, Literal(b.end_line)
+            for position in b.evidence:
+                yield bi, MK.evidenceQuote, m.quote(src.id, position)
+
+    def source(self, note: Note, src: Source) -> Iterator[Triple]:
+        m = self.m
+        s = m.source(src.id)
+        yield s, RDF.type, MK.Source
+        if src.prefix == "p" or src.preferred("source type") == "Interview":
+            yield s, RDF.type, MK.Interview
+        yield s, DCTERMS.identifier, Literal(src.id)
+        yield s, DCTERMS.isPartOf, m.collection
+        yield s, MK.seedFile, m.file(note.name)
+        yield (
+            s,
+            MK.line,
+            Literal(src.header.line if src.header else (src.trace.line if src.trace else 1)),
+        )
+        for key, prop in _RECORD_TEXT.items():
+            value = src.preferred(key)
+            if isinstance(value, str) and prop not in (MK.sourceTypeName, MK.authorTypeName):
+                yield s, prop, Literal(value)
+        url = src.preferred("url")
+        if isinstance(url, str) and _WEB_IRI.match(url):
+            yield s, RDFS.seeAlso, URIRef(url)
+        stype = src.preferred("source type")
+        if isinstance(stype, str) and stype in SOURCE_TYPE_CONCEPT:
+            yield s, MK.sourceType, SOURCE_TYPE_CONCEPT[stype]
+        atype = src.preferred("author type")
+        if isinstance(atype, str) and atype in AUTHOR_TYPE_CONCEPT:
+            yield s, MK.authorType, AUTHOR_TYPE_CONCEPT[atype]
+        for key, prop in (("example", MK.example), ("source code", MK.sourceCode)):
+            flag = src.preferred(key)
+            if isinstance(flag, bool):
+                yield s, prop, Literal(flag)
+        for record, iri, link, cls in (
+            (src.header, m.header_record(src.id), MK.headerRecord, MK.HeaderRecord),
+            (src.trace, m.trace_record(src.id), MK.traceRecord, MK.TraceRecord),
+        ):
+            if record is not None:
+                yield s, link, iri
+                yield iri, RDF.type, cls
+                yield iri, MK.seedFile, m.file(note.name)
+                yield from self.record(record, iri)
+
+    def record(self, record: SourceRecord, iri: URIRef) -> Iterator[Triple]:
+        if record.ident:
+            yield iri, DCTERMS.identifier, Literal(record.ident)
+        if record.variable:
+            yield iri, MK.variable, Literal(record.variable)
+        yield iri, MK.line, Literal(record.line)
+        for key, fv in record.fields.items():
+            if fv.value is None:
+                continue
+            prop = _RECORD_TEXT.get(key)
+            if prop is None:
+                prop = MK.example if key == "example" else MK.sourceCode
+            yield iri, prop, Literal(fv.value)
+
+    # --- codes ---------------------------------------------------------------------------
+
+    def code(self, code: Code) -> Iterator[Triple]:
+        m = self.m
+        c = m.code(code.ident)
+        yield c, RDF.type, KIND_CLASS[code.kind] if code.kind else MK.UnresolvedCode
+        yield c, DCTERMS.identifier, Literal(code.ident)
+        yield c, SKOS.inScheme, m.codebook
+        if code.label is not None:
+            yield c, SKOS.prefLabel, Literal(code.label)
+        for label in code.labels:
+            if label != code.label:
+                yield c, SKOS.altLabel, Literal(label)
+        if code.set_aside:
+            yield c, MK.setAside, Literal(True)
+        if code.suggestion:
+            yield c, MK.closestDefined, m.code(code.suggestion)
+        for sid, d in code.definitions:
+            di = m.definition(code.ident, self.notes[d.at.file].name, d.at.line)
+            yield c, MK.definition, di
+            yield di, RDF.type, MK.CodeDefinition
+            yield di, MK.label, Literal(d.label)
+            yield di, MK.declaredKind, KIND_CLASS[d.kind]
+            yield di, MK.inString, Literal(d.in_string)
+            yield di, MK.inSource, m.source(sid)
+            if d.raw_ident is not None:
+                yield di, MK.identifierAsWritten, Literal(d.raw_ident)
+            if d.raw_label is not None:
+                yield di, MK.labelAsWritten, Literal(d.raw_label)
+            yield di, MK.line, Literal(d.at.line)
+            yield from self.coded_in(c, sid, d.block)
+        for sid, r in code.references:
+            yield from self.coded_in(c, sid, r.block)
+
+    # --- facts -----------------------------------------------------------------------------
+
+    def statements(self, iri: URIRef, stated: Stated[Any]) -> Iterator[Triple]:
+        for sid, st in stated.statements:
+            yield from self.at(iri, st.at)
+            yield from self.coded_in(iri, sid, st.block)
+        if stated.set_aside:
+            yield iri, MK.setAside, Literal(True)
+
+    def impact(self, key: tuple[str, str, str], stated: Stated[ForceRelation]) -> Iterator[Triple]:
+        solution, force, level = key
+        i = self.m.impact(solution, force, level)
+        yield i, RDF.type, MK.ForceImpact
+        yield i, MK.solution, self.m.code(solution)
+        yield i, MK.force, self.m.code(force)
+        impact = stated.fact.impact
+        if impact is not None:
+            yield i, MK.impactLevel, IMPACT_CONCEPT[impact]
+        else:
+            yield i, MK.impactAsWritten, Literal(stated.fact.raw_impact)
+        yield from self.statements(i, stated)
+
+    def option(self, key: tuple[str, str, str], stated: Stated[OptionLink]) -> Iterator[Triple]:
+        decision, option, name = key
+        o = self.m.option(decision, option, name)
+        yield o, RDF.type, MK.DecisionOption
+        yield o, MK.decision, self.m.code(decision)
+        yield o, MK.option, self.m.code(option)
+        if name:
+            yield o, MK.optionName, Literal(name)
+        yield from self.statements(o, stated)
+
+    def dependency(self, key: tuple[str, str, str], stated: Stated[Dependency]) -> Iterator[Triple]:
+        solution, kind, required = key[0], key[2], key[1]
+        d = self.m.dependency(solution, kind, required)
+        yield d, RDF.type, MK.Dependency
+        yield d, MK.dependentSolution, self.m.code(solution)
+        yield d, MK.requiredSolution, self.m.code(required)
+        concept = DEPENDENCY_CONCEPT.get(kind)
+        if concept is not None:
+            yield d, MK.dependencyKind, concept
+        else:
+            yield d, MK.dependencyKindAsWritten, Literal(kind)
+        if stated.fact.role:
+            yield d, MK.roleName, Literal(stated.fact.role)
+        yield from self.statements(d, stated)

@@ -1,0 +1,222 @@
+"""The ontology's terms as rdflib namespaces, and where the ontology and shapes files live.
+
+Every term used in code is declared here once; :class:`MK` fails on an undeclared name
+(``_fail = True``), so a typo is an error at the line that makes it, and a test checks that
+each declared term is defined, labelled and commented in ``ontology/meshkg.ttl``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import (
+    DCTERMS,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SH,
+    SKOS,
+    XSD,
+    DefinedNamespace,
+)
+
+from app.model import CodeKind, Impact
+
+ONTOLOGY_IRI = "https://w3id.org/meshkg/ontology"
+SHAPES_IRI = "https://w3id.org/meshkg/shapes"
+SCHEMA = Namespace("https://schema.org/")
+VOID = Namespace("http://rdfs.org/ns/void#")
+MKS = Namespace(SHAPES_IRI + "#")
+
+
+class MK(DefinedNamespace):
+    """The meshkg ontology (``ontology/meshkg.ttl``)."""
+
+    _fail = True
+    _NS = Namespace(ONTOLOGY_IRI + "#")
+
+    # classes
+    Collection: URIRef
+    Codebook: URIRef
+    SeedFile: URIRef
+    SeedLocation: URIRef
+    Source: URIRef
+    Interview: URIRef
+    SourceRecord: URIRef
+    HeaderRecord: URIRef
+    TraceRecord: URIRef
+    Quote: URIRef
+    CodingBlock: URIRef
+    TraceBlock: URIRef
+    OpenCodingSection: URIRef
+    Code: URIRef
+    DesignSolution: URIRef
+    Practice: URIRef
+    Pattern: URIRef
+    Decision: URIRef
+    Force: URIRef
+    UnresolvedCode: URIRef
+    CodeDefinition: URIRef
+    ForceImpact: URIRef
+    DecisionOption: URIRef
+    Dependency: URIRef
+    ImpactLevel: URIRef
+    SourceType: URIRef
+    AuthorType: URIRef
+    DependencyKind: URIRef
+    SeedReaderFinding: URIRef
+
+    # concept schemes and their concepts
+    ImpactLevels: URIRef
+    VeryPositive: URIRef
+    Positive: URIRef
+    Neutral: URIRef
+    Negative: URIRef
+    VeryNegative: URIRef
+    PositiveAndNegative: URIRef
+    SourceTypes: URIRef
+    DiscussionForumPost: URIRef
+    GeneralAudienceArticle: URIRef
+    PractitionerAudienceArticle: URIRef
+    PractitionerBook: URIRef
+    ToolDocumentation: URIRef
+    BlogPost: URIRef
+    Slides: URIRef
+    VideoStreaming: URIRef
+    InterviewTranscript: URIRef
+    AuthorTypes: URIRef
+    PractitionerAuthor: URIRef
+    MixedAuthors: URIRef
+    AcademicAuthor: URIRef
+    UnknownAuthor: URIRef
+    DependencyKinds: URIRef
+    Uses: URIRef
+    Requires: URIRef
+    CanUse: URIRef
+    AlternativeTo: URIRef
+    DependsOn: URIRef
+
+    # properties
+    codebook: URIRef
+    seedFile: URIRef
+    line: URIRef
+    endLine: URIRef
+    lineCount: URIRef
+    path: URIRef
+    tinyUrl: URIRef
+    archiveUrl: URIRef
+    sourceType: URIRef
+    authorType: URIRef
+    sourceTypeName: URIRef
+    authorTypeName: URIRef
+    example: URIRef
+    sourceCode: URIRef
+    headerRecord: URIRef
+    traceRecord: URIRef
+    variable: URIRef
+    definition: URIRef
+    declaredKind: URIRef
+    label: URIRef
+    identifierAsWritten: URIRef
+    labelAsWritten: URIRef
+    inString: URIRef
+    setAside: URIRef
+    inSource: URIRef
+    codedIn: URIRef
+    closestDefined: URIRef
+    evidenceSource: URIRef
+    evidenceQuote: URIRef
+    solution: URIRef
+    force: URIRef
+    impactLevel: URIRef
+    impactAsWritten: URIRef
+    decision: URIRef
+    option: URIRef
+    optionName: URIRef
+    dependentSolution: URIRef
+    requiredSolution: URIRef
+    dependencyKind: URIRef
+    dependencyKindAsWritten: URIRef
+    roleName: URIRef
+    findingCode: URIRef
+
+
+KIND_CLASS: dict[CodeKind, URIRef] = {
+    CodeKind.PRACTICE: MK.Practice,
+    CodeKind.PATTERN: MK.Pattern,
+    CodeKind.FORCE: MK.Force,
+    CodeKind.DECISION: MK.Decision,
+}
+
+IMPACT_CONCEPT: dict[Impact, URIRef] = {
+    Impact.VERY_POSITIVE: MK.VeryPositive,
+    Impact.POSITIVE: MK.Positive,
+    Impact.NEUTRAL: MK.Neutral,
+    Impact.NEGATIVE: MK.Negative,
+    Impact.VERY_NEGATIVE: MK.VeryNegative,
+    Impact.POSITIVE_AND_NEGATIVE: MK.PositiveAndNegative,
+}
+
+SOURCE_TYPE_CONCEPT: dict[str, URIRef] = {
+    "Discussion Forum Post": MK.DiscussionForumPost,
+    "General Audience Article": MK.GeneralAudienceArticle,
+    "Practitioner Audience Article": MK.PractitionerAudienceArticle,
+    "Practitioner Book": MK.PractitionerBook,
+    "Tool Documentation": MK.ToolDocumentation,
+    "Blog Post": MK.BlogPost,
+    "Slides": MK.Slides,
+    "Video Streaming": MK.VideoStreaming,
+    "Interview": MK.InterviewTranscript,
+}
+
+AUTHOR_TYPE_CONCEPT: dict[str, URIRef] = {
+    "Practitioner": MK.PractitionerAuthor,
+    "Mixed": MK.MixedAuthors,
+    "Academic": MK.AcademicAuthor,
+    "Unknown": MK.UnknownAuthor,
+}
+
+DEPENDENCY_CONCEPT: dict[str, URIRef] = {
+    "uses": MK.Uses,
+    "requires": MK.Requires,
+    "can_use": MK.CanUse,
+    "alternative_to": MK.AlternativeTo,
+    "depends_on": MK.DependsOn,
+}
+
+PREFIXES: dict[str, Namespace | str] = {
+    "mk": str(MK._NS),
+    "mks": str(MKS),
+    "dcterms": str(DCTERMS),
+    "prov": str(PROV),
+    "skos": str(SKOS),
+    "schema": str(SCHEMA),
+    "owl": str(OWL),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "sh": str(SH),
+    "xsd": str(XSD),
+    "void": str(VOID),
+}
+
+
+def _resource(name: str) -> Path:
+    """The bundled copy in an installed wheel, else the source tree's top-level folder."""
+    bundled = files("app") / name
+    if bundled.is_dir():
+        return Path(str(bundled))
+    return Path(__file__).resolve().parent.parent / name
+
+
+@cache
+def ontology_path() -> Path:
+    return _resource("ontology") / "meshkg.ttl"
+
+
+@cache
+def shapes_path() -> Path:
+    return _resource("shapes") / "meshkg-shapes.ttl"
