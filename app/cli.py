@@ -184,7 +184,7 @@ def build_command(
     errors = sum(1 for d in corpus.all_diagnostics() if d.severity == "error")
     seconds = sum(built.timings.values())
     err.print(
-        f"built {built.triple_count():,} triples from {notes} seed files in "
+        f"built {built.triple_count():,} triples from {notes} seed file(s) in "
         f"{len(corpus.collections)} collection(s) in {seconds:.2f} s"
         + ("" if str(output) == "-" else f" -> {escape(str(output))}")
     )
@@ -255,6 +255,7 @@ def _report_json(report: Report, shown: list[Finding]) -> dict[str, object]:
                 "path": f.path,
                 "value": f.value,
                 "shape": f.shape,
+                "component": f.component,
                 "origin": f.origin,
             }
             for f in shown
@@ -270,7 +271,13 @@ def _print_report(report: Report, shown: list[Finding], base: str) -> None:
         out.print(f"[bold]{escape(file)}[/bold]")
         for f in findings:
             where = f"{f.line:>5}" if f.line else "    -"
-            value = f.value if f.value and f.value != f.focus and f.value not in f.message else None
+            value = (
+                f.value
+                if f.value
+                and f.component != "sh:SPARQLConstraintComponent"
+                and f.value not in f.message
+                else None
+            )
             extra = f" [dim]({escape(value.removeprefix(base))})[/dim]" if value else ""
             out.print(
                 f"  {where}  [{_STYLE[f.level]}]{f.level.value:<9}[/{_STYLE[f.level]}] "

@@ -10,6 +10,7 @@ description.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,8 @@ def _read_metadata(coll: CollectionFiles, folder: Path, found: list[Diagnostic])
         found.append(Diagnostic(Severity.ERROR, "unreadable-file", shown, 0, str(err)))
         return
     except tomllib.TOMLDecodeError as err:
-        line = getattr(err, "lineno", 0) or 0
+        at = re.search(r"line (\d+)", str(err))  # Python 3.11 has no err.lineno yet
+        line = int(at.group(1)) if at else 0
         found.append(Diagnostic(Severity.ERROR, "bad-metadata", shown, line, str(err)))
         return
     for key in ("title", "description"):

@@ -60,6 +60,7 @@ class Finding:
     path: str | None = None
     value: str | None = None
     shape: str | None = None
+    component: str | None = None  # e.g. sh:MinCountConstraintComponent
     origin: str = "shacl"  # "shacl" | "reader"
 
 
@@ -237,6 +238,7 @@ def _finding(g: Graph, result: Node, codes: dict[Node, str], locate: _Locator) -
         path=_short(path),
         value=str(value) if value is not None else None,
         shape=str(shape) if isinstance(shape, URIRef) else None,
+        component=_short(g.value(result, SH.sourceConstraintComponent)),
     )
 
 
@@ -267,8 +269,8 @@ class _Locator:
     """Focus node -> (display path, line) through the graph's provenance.
 
     Things read from one place carry ``mk:line`` (file via ``mk:seedFile``, or the source they
-    are part of); facts point to statement locations; codes to definitions or coding blocks.
-    The earliest place wins.
+    are part of); facts point to statement locations; codes to their definitions, else to the
+    coding blocks that mention them. The first place of the first kind found wins.
     """
 
     def __init__(self, graph: Graph, files: dict[str, URIRef]) -> None:
@@ -289,13 +291,12 @@ class _Locator:
             return (shown, 0) if shown is not None else None
         if depth > 1:
             return None
-        places = [
-            self._locate(other, depth + 1)
-            for prop in (PROV.atLocation, MK.definition, MK.codedIn)
-            for other in ds.objects(node, prop)
-        ]
-        found = [p for p in places if p is not None]
-        return min(found) if found else None
+        for prop in (PROV.atLocation, MK.definition, MK.codedIn):
+            places = [self._locate(other, depth + 1) for other in ds.objects(node, prop)]
+            found = [p for p in places if p is not None]
+            if found:
+                return min(found)
+        return None
 
     def _file(self, node: Node) -> str | None:
         ds = self.ds

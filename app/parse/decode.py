@@ -21,10 +21,8 @@ def _line_of(text: str, offset: int) -> int:
 
 
 def decode_bytes(data: bytes, file: str) -> tuple[str, list[Diagnostic]]:
-    """Decode a seed file; a leading BOM is dropped silently (it is legal UTF-8)."""
+    """Decode a seed file; a leading byte-order mark is legal UTF-8 and is dropped."""
     found: list[Diagnostic] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -43,11 +41,42 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, list[Diagnostic]]:
     return clean, found + more
 
 
+LONG_LINE = 100_000
+
+
 def sanitize(text: str, file: str) -> tuple[str, list[Diagnostic]]:
-    """Replace characters RDF cannot carry; report the first occurrence of each kind."""
+    """Replace characters RDF cannot carry; report the first occurrence of each kind.
+
+    Harmless oddities (a byte-order mark, CRLF line ends, a very long line) are reported as
+    info, so a note that behaves differently in an editor is explained.
+    """
+    found: list[Diagnostic] = []
     if text.startswith("\ufeff"):
         text = text[1:]
-    found: list[Diagnostic] = []
+        found.append(
+            Diagnostic(Severity.INFO, "byte-order-mark", file, 1, "byte-order mark dropped")
+        )
+    if "\r" in text:
+        found.append(
+            Diagnostic(
+                Severity.INFO,
+                "crlf-line-endings",
+                file,
+                _line_of(text, text.index("\r")),
+                "CR or CRLF line endings read as LF",
+            )
+        )
+    longest = max(text.split("\n"), key=len, default="")
+    if len(longest) > LONG_LINE:
+        found.append(
+            Diagnostic(
+                Severity.WARNING,
+                "long-line",
+                file,
+                text.split("\n").index(longest) + 1,
+                f"a line of {len(longest):,} characters; kept, but it is unlikely to be a note",
+            )
+        )
     first_control = first_surrogate = None
     for m in _FORBIDDEN.finditer(text):
         ch = m.group()

@@ -204,6 +204,13 @@ class _NoteReader:
             elif kind == "image":
                 prev = "image"
             elif kind == "fence":
+                if not item.closed:
+                    self.diag(
+                        Severity.WARNING,
+                        "unclosed-fence",
+                        item.line,
+                        "the fence is never closed; it runs to the end of the file",
+                    )
                 if self.is_trace(item, prev):
                     self.read_fence(item, evidence_from)
                     evidence_from = len(note.quotes)
@@ -256,13 +263,6 @@ class _NoteReader:
 
     def read_fence(self, item: Item, evidence_from: int) -> None:
         note = self.note
-        if not item.closed:
-            self.diag(
-                Severity.WARNING,
-                "unclosed-fence",
-                item.line,
-                "the fence is never closed; read to the end of the file",
-            )
         index = len(note.blocks)
         reading = read_trace(item.text, item.line + 1, note.file, index)
         note.diagnostics.extend(reading.diagnostics)

@@ -1,0 +1,46 @@
+"""Shared fixtures: the project's paths, the shared corpus (read in place, never copied)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.pipeline import Build, build, check
+from app.validate import Report
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+USER_SEED = SHARED / "seeds" / "000_15eeaea9ef02ddc7.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _need(path: Path) -> Path:
+    if path.exists():
+        return path
+    message = f"{path} is absent: the golden tests read the shared corpus from ../shared"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI must provide it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return _need(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def user_seed() -> Path:
+    return _need(USER_SEED)
+
+
+@pytest.fixture(scope="session")
+def corpus_build(corpus_dir: Path) -> Build:
+    return build([corpus_dir])
+
+
+@pytest.fixture(scope="session")
+def corpus_report(corpus_build: Build) -> Report:
+    return check(corpus_build)

@@ -1,0 +1,99 @@
+"""The ontology and shapes files: complete, labelled, and in step with the code and the data."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+
+from app.pipeline import Build, check
+from app.vocab import MK, ONTOLOGY_IRI, ontology_path, shapes_path
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return Graph().parse(ontology_path(), format="turtle")
+
+
+@pytest.fixture(scope="module")
+def shapes() -> Graph:
+    return Graph().parse(shapes_path(), format="turtle")
+
+
+NS = str(MK._NS)
+
+
+def _declared(g: Graph) -> set[URIRef]:
+    return {s for s in g.subjects() if isinstance(s, URIRef) and str(s).startswith(NS)}
+
+
+def test_every_term_has_a_label_and_a_comment(ontology: Graph) -> None:
+    for term in _declared(ontology):
+        labels = list(ontology.objects(term, RDFS.label))
+        comments = list(ontology.objects(term, RDFS.comment))
+        assert labels and all(isinstance(x, Literal) and x.language == "en" for x in labels), term
+        assert comments, term
+
+
+def test_code_and_ontology_declare_the_same_terms(ontology: Graph) -> None:
+    in_code = {URIRef(NS + name) for name in MK.__annotations__}
+    assert in_code == _declared(ontology)
+
+
+def test_ontology_header(ontology: Graph) -> None:
+    onto = URIRef(ONTOLOGY_IRI)
+    assert (onto, RDF.type, OWL.Ontology) in ontology
+    assert ontology.value(onto, OWL.versionInfo) is not None
+    assert ontology.value(onto, OWL.versionIRI) is not None
+
+
+def test_impact_levels_are_a_skos_scheme_with_notations(ontology: Graph) -> None:
+    levels = set(ontology.objects(MK.ImpactLevels, SKOS.hasTopConcept))
+    notations = {str(ontology.value(c, SKOS.notation)) for c in levels}
+    assert notations == {"++", "+", "o", "-", "--", "+/-"}
+    for c in levels:
+        assert (c, SKOS.inScheme, MK.ImpactLevels) in ontology
+
+
+def test_classes_reuse_standard_vocabularies(ontology: Graph) -> None:
+    parents = {str(o) for o in ontology.objects(None, RDFS.subClassOf)}
+    assert "http://www.w3.org/2004/02/skos/core#Concept" in parents
+    assert "http://www.w3.org/ns/prov#Entity" in parents
+    assert "https://schema.org/Quotation" in parents
+    assert (MK.Pattern, RDFS.subClassOf, MK.Practice) in ontology
+    assert (MK.Interview, RDFS.subClassOf, MK.Source) in ontology
+
+
+def test_shapes_only_use_declared_terms(ontology: Graph, shapes: Graph) -> None:
+    declared = _declared(ontology)
+    used = {
+        t
+        for triple in shapes
+        for t in triple
+        if isinstance(t, URIRef) and str(t).startswith(NS)
+    }
+    assert used <= declared, used - declared
+    assert set(shapes.subjects(RDF.type, SH.NodeShape))
+
+
+def test_data_only_uses_declared_terms(ontology: Graph, corpus_build: Build) -> None:
+    declared = _declared(ontology)
+    for graph in corpus_build.dataset.graphs():
+        for triple in graph:
+            for t in triple:
+                if isinstance(t, URIRef) and str(t).startswith(NS):
+                    assert t in declared, t
+
+
+def test_validation_uses_no_network(corpus_build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("validation tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    in_process = replace(corpus_build, settings=corpus_build.settings.model_copy(update={"workers": 1}))
+    report = check(in_process)
+    assert report.findings
