@@ -51,7 +51,13 @@ def meshkg(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     command = [exe] if exe else [sys.executable, "-m", "app.cli"]
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
-        [*command, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+        [*command, *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 
@@ -110,7 +116,8 @@ def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
-    assert lines[0].startswith("meshkg: error: ") and message in lines[0]
+    assert lines[0].startswith("meshkg: error: ")
+    assert message in lines[0]
 
 
 def test_one_broken_seed_does_not_stop_the_others(study: Path, tmp_path: Path) -> None:
@@ -132,13 +139,14 @@ def test_one_broken_seed_does_not_stop_the_others(study: Path, tmp_path: Path) -
 def test_validate_exits_1_on_a_violation(study: Path) -> None:
     assert meshkg("validate", str(study)).returncode == 0
     broken = GOOD.replace(
-        "speed = CClass(force, \"Speed\")", "speed = CClass(force, \"Speed\")\n= = broken"
+        'speed = CClass(force, "Speed")', 'speed = CClass(force, "Speed")\n= = broken'
     )
     (study / "s_3.md").write_text(broken, "utf-8")
     run = meshkg("validate", str(study))
     assert run.returncode == 1
     assert "unparseable-statement" in run.stdout
-    assert "s_3.md" in run.stdout and "does not conform" in run.stdout
+    assert "s_3.md" in run.stdout
+    assert "does not conform" in run.stdout
 
 
 def test_validate_text_report_groups_by_file(corpus_dir: Path) -> None:
@@ -146,7 +154,8 @@ def test_validate_text_report_groups_by_file(corpus_dir: Path) -> None:
     assert run.returncode == 0, run.stderr
     text = run.stdout
     s6 = text.split("self-serve-platform/s_6.md\n", 1)[1].split(".md\n", 1)[0]
-    assert "names s7, not s6" in s6 and "names s5, not s6" in s6
+    assert "names s7, not s6" in s6
+    assert "names s5, not s6" in s6
     assert "is also used by in_place_consumption" in s6
     assert "info" not in text.split("\n")[0]
 
@@ -167,10 +176,10 @@ def test_parse_json_follows_its_schema(user_seed: Path) -> None:
     (coll,) = doc.collections
     (source,) = coll.sources
     assert source.id == "s6"
-    assert len(source.quotes) == 23 and len(source.open_codes) == 19
-    assert source.header and source.header.fields["tiny url"].value == (
-        "https://tinyurl.com/self-serve-plaform-s7"
-    )
+    assert len(source.quotes) == 23
+    assert len(source.open_codes) == 19
+    assert source.header
+    assert source.header.fields["tiny url"].value == ("https://tinyurl.com/self-serve-plaform-s7")
 
 
 def test_published_schema_is_current() -> None:
@@ -192,9 +201,11 @@ def test_stats_counts_per_collection_and_class(corpus_dir: Path) -> None:
     assert by_name["self-serve-platform"]["classes"]["mk:Quote"] == 537
     assert data["triples"] == sum(c["triples"] for c in data["collections"])
     text = meshkg("stats", str(corpus_dir)).stdout
-    assert "mk:DecisionOption" in text and "force relations (distinct)" in text
+    assert "mk:DecisionOption" in text
+    assert "force relations (distinct)" in text
 
 
 def test_version() -> None:
     run = meshkg("--version")
-    assert run.returncode == 0 and run.stdout.startswith("meshkg ")
+    assert run.returncode == 0
+    assert run.stdout.startswith("meshkg ")

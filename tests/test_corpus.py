@@ -10,7 +10,7 @@ from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
 from app.iris import Minter
-from app.model import Collection, CodeKind
+from app.model import CodeKind, Collection
 from app.parse import read_note, resolve
 from app.pipeline import Build, read, read_file
 from app.rdf.formats import FORMATS, serialize, union_graph
@@ -70,7 +70,8 @@ def test_user_seed_is_s6_with_extra_open_codes(corpus_dir: Path, user_seed: Path
     found, _ = discover([corpus_dir / SS])
     notes = [read_file(s) for s in found[0].files if s.name != "s_6.md"]
     seed = read_note(user_seed.read_text("utf-8"), file="seed", name=user_seed.name, collection=SS)
-    assert seed.source is not None and seed.source.id == "s6"
+    assert seed.source is not None
+    assert seed.source.id == "s6"
     assert seed.source.id_witnesses["file"] is None  # 000_15eeaea9ef02ddc7.txt names no id
     assert len(seed.open_codes) == 19
     coll = resolve(SS, [*notes, seed])
@@ -94,7 +95,9 @@ def _shacl(report: Report, code: str) -> list[Finding]:
 
 
 def test_validate_lists_real_defects(corpus_report: Report) -> None:
-    short = {(Path(f.file or "").name, f.value) for f in _shacl(corpus_report, "short-link-mismatch")}
+    short = {
+        (Path(f.file or "").name, f.value) for f in _shacl(corpus_report, "short-link-mismatch")
+    }
     assert ("s_6.md", "https://tinyurl.com/self-serve-plaform-s7") in short
     assert ("s_6.md", "https://bit.ly/self-serve-platform-s5") in short
     assert ("s_21.md", "https://tinyurl.com/data-as-a-product-s20") in short
@@ -103,26 +106,39 @@ def test_validate_lists_real_defects(corpus_report: Report) -> None:
     dup = {f.focus.rsplit("/", 1)[-1] for f in _shacl(corpus_report, "duplicate-label") if f.focus}
     assert dup == {"in_place_consumption", "restore_data_without_backups", "ci_cd", "ci_cd_process"}
 
-    labels = [f for f in _shacl(corpus_report, "label-conflict")]
+    labels = list(_shacl(corpus_report, "label-conflict"))
     assert [f.focus.rsplit("/", 1)[-1] for f in labels if f.focus] == ["accuracy"]
 
     undefined = {f.message.split()[0] for f in _shacl(corpus_report, "undefined-reference")}
     assert {"ci_cd_proces", "communication_decision", "change_data_capture"} <= undefined
-    typo = next(f for f in _shacl(corpus_report, "undefined-reference") if "ci_cd_proces " in f.message)
+    typo = next(
+        f for f in _shacl(corpus_report, "undefined-reference") if "ci_cd_proces " in f.message
+    )
     assert "did you mean ci_cd_process?" in typo.message
 
-    mismatch = [f for f in _shacl(corpus_report, "header-trace-mismatch") if f.file and "p_5.md" in f.file]
+    mismatch = [
+        f for f in _shacl(corpus_report, "header-trace-mismatch") if f.file and "p_5.md" in f.file
+    ]
     assert any("Expert E" in f.message and "Expert D" in f.message for f in mismatch)
 
-    urls = {f.value for f in corpus_report.findings if f.code == "record-value" and f.path == "schema:url"}
-    assert "hhttps://netflixtechblog.com/data-movement-in-netflix-studio-via-data-mesh-3fddcceb1059" in urls
+    urls = {
+        f.value
+        for f in corpus_report.findings
+        if f.code == "record-value" and f.path == "schema:url"
+    }
+    assert (
+        "hhttps://netflixtechblog.com/data-movement-in-netflix-studio-via-data-mesh-3fddcceb1059"
+        in urls
+    )
 
 
 def test_findings_point_to_file_and_line(corpus_report: Report) -> None:
     located = [f for f in corpus_report.findings if f.origin == "shacl"]
     assert located
     assert all(f.file and f.file.endswith(".md") for f in located)
-    s6 = [f for f in _shacl(corpus_report, "duplicate-label") if f.file and f.file.endswith("s_6.md")]
+    s6 = [
+        f for f in _shacl(corpus_report, "duplicate-label") if f.file and f.file.endswith("s_6.md")
+    ]
     assert sorted(f.line for f in s6) == [139, 141]
 
 
@@ -138,7 +154,9 @@ def test_reader_and_shapes_agree(corpus_build: Build, corpus_report: Report) -> 
     shacl_undefined = {f.message.split()[0] for f in _shacl(corpus_report, "undefined-reference")}
     assert reader_undefined == shacl_undefined
     reader_short = Counter(Path(d.file).name for d in reader if d.code == "short-link-mismatch")
-    shacl_short = Counter(Path(f.file or "").name for f in _shacl(corpus_report, "short-link-mismatch"))
+    shacl_short = Counter(
+        Path(f.file or "").name for f in _shacl(corpus_report, "short-link-mismatch")
+    )
     assert reader_short == shacl_short
     reader_mismatch = sum(1 for d in reader if d.code == "header-trace-mismatch")
     # the shapes also compare the id as each record writes it (s33 vs s34, s33 vs s35)

@@ -52,7 +52,8 @@ def test_hostile_trace_gives_a_diagnostic_and_runs_nothing(
     note = _note(HEADER + FENCE.format(body=body))
     assert note.diagnostics, name
     assert not canary.exists()
-    assert note.source is not None and note.source.id == "s7"
+    assert note.source is not None
+    assert note.source.id == "s7"
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,8 @@ def test_hostile_bytes_give_a_diagnostic(raw: bytes, code: str) -> None:
     note = _note(text)
     codes = {d.code for d in found} | {d.code for d in note.diagnostics}
     assert code in codes
-    assert "\x00" not in text and all(not 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    assert "\x00" not in text
+    assert all(not 0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 def test_lone_surrogate_in_text_is_replaced() -> None:
@@ -104,7 +106,7 @@ PIECES = st.sampled_from(
         "lazy continuation\n",
         "\n",
         "x = CClass(practice, 'X')\n",
-        "    y = CClass(force, \"Y\")\n",
+        '    y = CClass(force, "Y")\n',
         "add_force_relations({x: {y: very_positive}})\n",
         "add_force_relations{(x: {y: positive})\n",
         "add_decision_option_link(d, x, 'name')\n",
@@ -112,7 +114,7 @@ PIECES = st.sampled_from(
         "'''\n",
         "x,\n",
         "in place consumption\n",
-        "s7 = CClass(source, \"s7\", values={\"title\": \"T\", \"url\": \"https://e.org\n\"})\n",
+        's7 = CClass(source, "s7", values={"title": "T", "url": "https://e.org\n"})\n',
         "__import__('os').system('echo pwned')\n",
         "(" * 300 + "\n",
         "\x00\n",
@@ -136,7 +138,8 @@ def test_any_note_reads_and_maps_to_rdf(pieces: list[str], noise: str) -> None:
     coll = resolve("fuzz", [note])
     for d in coll.all_diagnostics():
         assert d.line >= 0
-        assert d.code and d.message
+        assert d.code
+        assert d.message
     dataset = to_dataset(Corpus(collections=[coll]), "https://example.org/kg/")
     for graph in dataset.graphs():
         graph.serialize(format="nt")  # every literal is serialisable,

@@ -34,7 +34,8 @@ def test_every_term_has_a_label_and_a_comment(ontology: Graph) -> None:
     for term in _declared(ontology):
         labels = list(ontology.objects(term, RDFS.label))
         comments = list(ontology.objects(term, RDFS.comment))
-        assert labels and all(isinstance(x, Literal) and x.language == "en" for x in labels), term
+        assert labels, term
+        assert all(isinstance(x, Literal) and x.language == "en" for x in labels), term
         assert comments, term
 
 
@@ -70,10 +71,7 @@ def test_classes_reuse_standard_vocabularies(ontology: Graph) -> None:
 def test_shapes_only_use_declared_terms(ontology: Graph, shapes: Graph) -> None:
     declared = _declared(ontology)
     used = {
-        t
-        for triple in shapes
-        for t in triple
-        if isinstance(t, URIRef) and str(t).startswith(NS)
+        t for triple in shapes for t in triple if isinstance(t, URIRef) and str(t).startswith(NS)
     }
     assert used <= declared, used - declared
     assert set(shapes.subjects(RDF.type, SH.NodeShape))
@@ -94,6 +92,8 @@ def test_validation_uses_no_network(corpus_build: Build, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    in_process = replace(corpus_build, settings=corpus_build.settings.model_copy(update={"workers": 1}))
+    in_process = replace(
+        corpus_build, settings=corpus_build.settings.model_copy(update={"workers": 1})
+    )
     report = check(in_process)
     assert report.findings

@@ -43,7 +43,8 @@ def test_same_named_folders_are_one_study(tmp_path: Path) -> None:
     ids = sorted(src.id for _, src in coll.sources)
     assert ids == ["s1", "s1-s_1", "s2"]
     dup = [d for d in coll.diagnostics if d.code == "duplicate-source-id"]
-    assert len(dup) == 1 and "already read from" in dup[0].message
+    assert len(dup) == 1
+    assert "already read from" in dup[0].message
 
 
 def test_the_same_file_given_twice_is_read_once(tmp_path: Path) -> None:
@@ -71,7 +72,8 @@ def test_broken_metadata_is_reported_with_its_line(tmp_path: Path) -> None:
     (folder / "collection.toml").write_text('title = "ok"\ndescription = = broken\n', "utf-8")
     corpus = read([folder])
     (problem,) = corpus.diagnostics
-    assert problem.code == "bad-metadata" and problem.line == 2
+    assert problem.code == "bad-metadata"
+    assert problem.line == 2
     assert len(corpus.collections[0].sources) == 1  # the notes still load
 
 
