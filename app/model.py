@@ -186,13 +186,15 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class OpenCode:
-    """One line of an open-coding section, as written.
+    """One line of an open-coding section: its text without list markers or outer blanks.
 
     Lines that name code identifiers also yield :class:`Reference` items (``via="open-code"``).
+    ``loose`` marks text that stands outside any section (kept, and reported).
     """
 
     text: str
     line: int
+    loose: bool = False
 
 
 @dataclass(frozen=True, slots=True)

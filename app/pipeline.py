@@ -109,8 +109,12 @@ def read(
 
 
 def _drop_set_aside(note: Note) -> None:
+    """Leave out code written inside triple-quoted strings, but not identifier lists.
+
+    ``add codes to sN:`` followed by a string of identifiers is the study's normal way to say
+    a note evidences codes, so references stay; definitions, relations and links were set aside.
+    """
     note.definitions = [d for d in note.definitions if not d.in_string]
-    note.references = [r for r in note.references if not r.in_string]
     note.relations = [r for r in note.relations if not r.in_string]
     note.options = [o for o in note.options if not o.in_string]
     note.dependencies = [d for d in note.dependencies if not d.in_string]

@@ -54,6 +54,7 @@ def resolve(
     _collect_facts(coll, sources)
     _report_unresolved(coll)
     _report_label_clashes(coll)
+    _report_copied_values(coll, sources)
     return coll
 
 
@@ -223,3 +224,35 @@ def _report_label_clashes(coll: Collection) -> None:
 
 def _at(severity: Severity, code: str, at: Loc, message: str) -> Diagnostic:
     return Diagnostic(severity, code, at.file, at.line, message)
+
+
+def _report_copied_values(coll: Collection, sources: list[tuple[Note, Source]]) -> None:
+    """A url or title written in two notes is usually copied from a neighbour.
+
+    Interviews are left out: their records all point at the study's own folder by design.
+    """
+    seen: dict[tuple[str, str, str], list[tuple[str, Loc]]] = defaultdict(list)
+    for note, src in sources:
+        if src.prefix == "p":
+            continue
+        for record in (src.header, src.trace):
+            if record is None:
+                continue
+            for key in ("url", "title"):
+                fv = record.fields.get(key)
+                if fv is not None and isinstance(fv.value, str) and fv.value:
+                    seen[(record.kind, key, fv.value)].append((src.id, Loc(note.file, fv.line)))
+    for (kind, key, value), places in seen.items():
+        ids = sorted({sid for sid, _ in places})
+        if len(ids) < 2:
+            continue
+        for sid, at in places:
+            others = ", ".join(i for i in ids if i != sid)
+            coll.diagnostics.append(
+                _at(
+                    Severity.WARNING,
+                    "duplicate-value",
+                    at,
+                    f"the {kind} {key} {value!r} is also the {key} of {others}",
+                )
+            )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from urllib.parse import urlsplit
 
 from app.model import (
     CodingBlock,
@@ -29,6 +30,17 @@ from app.parse.decode import sanitize
 from app.parse.sections import Item, scan
 from app.parse.traces import IDENT, SourceTrace, read_trace
 
+RECORD_KEYS = (
+    "title",
+    "url",
+    "tiny url",
+    "archive url",
+    "source type",
+    "author type",
+    "example",
+    "source code",
+)
+SHORT_LINK_SERVICES = {"tiny url": "tinyurl.com", "archive url": "bit.ly"}
 HEADER_KEYS = (
     "url",
     "tiny url",
@@ -76,6 +88,7 @@ class _NoteReader:
         self.header_prefix: str | None = None
         self.header_number: str | None = None
         self.header_line: int | None = None
+        self.header_number_line: int | None = None
         self.source_trace: SourceTrace | None = None
         self.add_targets: list[tuple[str, int]] = []
 
@@ -102,7 +115,7 @@ class _NoteReader:
                     break
                 self.header_prefix = m.group("prefix").lower()
                 self.header_number = m.group("number") or None
-                self.header_line = item.line
+                self.header_line = self.header_number_line = item.line
                 nxt = items[i + 1] if i + 1 < len(items) else None
                 if (
                     self.header_number is None
@@ -111,6 +124,7 @@ class _NoteReader:
                     and _NUMBER.match(nxt.text)
                 ):
                     self.header_number = nxt.text
+                    self.header_number_line = nxt.line
                     i += 1
                 i += 1
                 continue
@@ -200,6 +214,13 @@ class _NoteReader:
                         )
                     prev = "open-text"
                 else:
+                    note.open_codes.append(OpenCode(item.text, item.line, loose=True))
+                    self.diag(
+                        Severity.WARNING,
+                        "loose-text",
+                        item.line,
+                        "text outside quotes and coding sections; kept as a loose open code",
+                    )
                     prev = "loose-text"
             elif kind == "image":
                 prev = "image"
@@ -329,10 +350,16 @@ class _NoteReader:
             )
             if len(votes) > 1:
                 said = ", ".join(f"{k} {v}" for k, v in numbered.items())
+                odd = next((k for k in _ID_ORDER if k in numbered and numbered[k] != ident), "")
+                at = {
+                    "header": self.header_number_line,
+                    "variable": trace.line if trace else None,
+                    "label": trace.line if trace else None,
+                }.get(odd)
                 self.diag(
                     Severity.WARNING,
                     "id-mismatch",
-                    self.header_line or 1,
+                    at or self.header_line or 1,
                     f"the source id is given differently ({said}); using {ident}",
                 )
         else:
@@ -364,6 +391,7 @@ class _NoteReader:
         for record in (header_record, trace_record):
             if record is not None:
                 self.check_short_links(record, ident)
+                self.check_missing(record)
         for target, line in self.add_targets:
             if target.lower() in ("", "s", "p"):
                 self.diag(
@@ -394,12 +422,42 @@ class _NoteReader:
                 f"{_shown(tv.value)}",
             )
 
-    def check_short_links(self, record: SourceRecord, ident: str) -> None:
-        """A short link's slug ends in the source id (``…-s6``); another id is a copy-paste."""
-        for key in ("tiny url", "archive url"):
+    def check_missing(self, record: SourceRecord) -> None:
+        """Every record should give every field; an absent or empty one is reported."""
+        for key in RECORD_KEYS:
             fv = record.fields.get(key)
-            if fv is None or not isinstance(fv.value, str):
+            if fv is None:
+                self.diag(
+                    Severity.WARNING,
+                    "missing-value",
+                    record.line,
+                    f"the {record.kind} has no {key}",
+                )
+            elif fv.value in (None, ""):
+                self.diag(
+                    Severity.WARNING,
+                    "missing-value",
+                    fv.line,
+                    f"the {record.kind}'s {key} is empty",
+                )
+
+    def check_short_links(self, record: SourceRecord, ident: str) -> None:
+        """A short link's slug ends in the source id (``…-s6``); another id is a copy-paste.
+
+        The study mints tiny urls at tinyurl.com and archive urls at bit.ly; a swap is reported.
+        """
+        for key, service in SHORT_LINK_SERVICES.items():
+            fv = record.fields.get(key)
+            if fv is None or not isinstance(fv.value, str) or not fv.value:
                 continue
+            host = (urlsplit(fv.value).hostname or "").removeprefix("www.")
+            if host != service:
+                self.diag(
+                    Severity.WARNING,
+                    "short-link-service",
+                    fv.line,
+                    f"the {record.kind} {key} {fv.value} is not a {service} link",
+                )
             m = _SLUG_ID.search(fv.value)
             if m and f"{m.group(1).lower()}{int(m.group(2))}" != ident:
                 self.diag(

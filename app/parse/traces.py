@@ -259,6 +259,15 @@ class _Reader:
             return
         statements = split_statements(dedented)
         for start, stmt_lines in statements:
+            indent = len(stmt_lines[0]) - len(stmt_lines[0].lstrip())
+            if indent:
+                self.diag(
+                    Severity.WARNING,
+                    "inconsistent-indentation",
+                    first_line + start,
+                    f"indented {indent} column(s) deeper than the block; read as a statement "
+                    "of its own",
+                )
             self.fallback(stmt_lines, first_line + start, in_string=in_string, depth=depth)
 
     def fallback(self, lines: list[str], line: int, *, in_string: bool, depth: int) -> None:
@@ -336,7 +345,7 @@ class _Reader:
             return
         func = value.func
         if isinstance(func, ast.Attribute) and func.attr == "add_links":
-            self.dependency(value, line, in_string=in_string)
+            self.dependency(value, base + value.lineno - 1, in_string=in_string)
             return
         if not (isinstance(func, ast.Name) and func.id in _DEFINE_FUNCS):
             self.unknown(line, "assignment")
@@ -430,7 +439,7 @@ class _Reader:
                 if isinstance(val, ast.Constant) and isinstance(val.value, str | bool):
                     raw = val.value
                     fields[name] = FieldValue(
-                        raw.strip() if isinstance(raw, str) else raw, key_line
+                        (raw.strip() or None) if isinstance(raw, str) else raw, key_line
                     )
                 else:
                     self.diag(
@@ -714,7 +723,7 @@ class _Reader:
                     f"the {name} string is broken over lines; its pieces were joined",
                 )
                 value = "".join(part.strip() for part in value.split("\n"))
-            fields[name] = FieldValue(value.strip(), key_line)
+            fields[name] = FieldValue(value.strip() or None, key_line)
         self.out.sources.append(
             SourceTrace(variable, lm.group("label") if lm else None, line, fields)
         )
