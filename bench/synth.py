@@ -3,8 +3,9 @@
     python bench/synth.py --scale 10 [--source ../shared/corpus] [--out bench/out/synth-x10]
 
 Copy 0 is the corpus as it is; copy k renames every source (s6 -> s6006 for k = 6: number plus
-1000·k, in file name, header, trace and short links), every code identifier (x -> x_c6, inside
-trace fences and identifier-only open-code lines) and every code label ("L" -> "L #6"). The
+1000·k, in file name, header, trace and short links; title "T #6", url "U?copy=6"), every code
+identifier (x -> x_c6, inside trace fences and identifier-only open-code lines) and every code
+label ("L" -> "L #6"). The
 copies keep the collections, the text, the quotes and the defects of the originals, so the
 whole pipeline (reading, resolving, mapping, validating) is exercised at N times the size, and
 findings grow N times, not N² (labels stay unique across copies). Deterministic: the same
@@ -76,7 +77,15 @@ def _copy(name: str, text: str, k: int, pattern: re.Pattern[str] | None) -> tupl
         text = _renumber(text, prefix, number, new)
     else:
         name = f"copy{k}-{name}"
-    return name, _rename_codes(text, k, pattern)
+    return name, _rename_codes(_retitle(text, k), k, pattern)
+
+
+def _retitle(text: str, k: int) -> str:
+    """Make each copy's url and title its own, so copies are not copy-paste defects."""
+    text = re.sub(r"^(## title\s*\n)(.+)$", rf"\g<1>\g<2> #{k}", text, count=1, flags=re.M)
+    text = re.sub(r'("title":\s*")([^"]*)(")', rf"\g<1>\g<2> #{k}\g<3>", text, count=1)
+    text = re.sub(r"^(## url\s*\n)(\S.*)$", rf"\g<1>\g<2>?copy={k}", text, count=1, flags=re.M)
+    return re.sub(r'("url":\s*")([^"]*)(")', rf"\g<1>\g<2>?copy={k}\g<3>", text, count=1)
 
 
 def _renumber(text: str, prefix: str, old: int, new: int) -> str:
