@@ -27,9 +27,9 @@ from rich.table import Table
 from app import __version__
 from app.config import Settings
 from app.extraction import extraction, json_schema
-from app.pipeline import Build, build, check, read
+from app.pipeline import Build, build, check, read, store
 from app.pipeline import Progress as ProgressHook
-from app.rdf.formats import BY_EXTENSION, FORMATS, RdfFormat, serialize
+from app.rdf.formats import BY_EXTENSION, FORMATS, RdfFormat
 from app.seeds import SeedFile
 from app.stats import counts
 from app.validate import Finding, Level, Report
@@ -142,15 +142,25 @@ def _build(seeds: list[Path], settings: Settings) -> Build:
         return build(seeds, settings, progress=hook)
 
 
+StorePath = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Folder of stored snapshots: keep the graph there, reused while seeds are unchanged.",
+        show_default=False,
+    ),
+]
+
+
 @cli.command("build")
 def build_command(
     seeds: Seeds,
     output: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "-o", "--output", help="Output file; '-' writes to stdout.", show_default=False
         ),
-    ],
+    ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -162,42 +172,48 @@ def build_command(
             show_default=False,
         ),
     ] = None,
+    store_path: StorePath = None,
     base_iri: BaseIri = None,
     set_aside: SetAside = True,
     workers: Workers = None,
 ) -> None:
-    """Build the graph of SEEDS and write it (.ttl .nt .jsonld .rdf .trig .nq)."""
-    rdf_format = _output_format(output, fmt)
+    """Build the graph of SEEDS and write it (.ttl .nt .jsonld .rdf .trig .nq) or store it."""
+    if output is None and store_path is None:
+        _fail("give an output file (-o FILE) or a snapshot folder (--store PATH)")
+    rdf_format = _output_format(output, fmt) if output is not None else None
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
-    data = serialize(built.dataset, rdf_format)
-    if str(output) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        try:
-            output.write_bytes(data)
-        except OSError as exc:
-            _fail(f"cannot write {output}: {exc.strerror or exc}")
+    snap = store(built, store_path)
+    if output is not None and rdf_format is not None:
+        data = snap.serialize(rdf_format)
+        if str(output) == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            try:
+                output.write_bytes(data)
+            except OSError as exc:
+                _fail(f"cannot write {output}: {exc.strerror or exc}")
     corpus = built.corpus
     notes = sum(len(c.notes) for c in corpus.collections)
     errors = sum(1 for d in corpus.all_diagnostics() if d.severity == "error")
     seconds = sum(built.timings.values())
+    targets = [str(t) for t in (output, store_path) if t is not None and str(t) != "-"]
     err.print(
-        f"built {built.triple_count():,} triples from {notes} seed file(s) in "
+        f"built {snap.info.triples:,} triples from {notes} seed file(s) in "
         f"{len(corpus.collections)} collection(s) in {seconds:.2f} s"
-        + ("" if str(output) == "-" else f" -> {escape(str(output))}")
+        + (f" -> {escape(', '.join(targets))}" if targets else "")
     )
     if errors:
         err.print(f"{errors} reading error(s); run `meshkg validate` for details", style="yellow")
 
 
 def _output_format(output: Path, fmt: str | None) -> RdfFormat:
+    names = {f.name: f for f in FORMATS} | {f.extension.lstrip("."): f for f in FORMATS}
     if fmt is not None:
-        key = "." + fmt.lower().lstrip(".")
-        if key not in BY_EXTENSION:
-            _fail(f"unknown format {fmt!r}; use one of {', '.join(BY_EXTENSION)}")
-        return BY_EXTENSION[key]
+        if fmt.lower().lstrip(".") not in names:
+            _fail(f"unknown format {fmt!r}; use one of {', '.join(sorted(names))}")
+        return names[fmt.lower().lstrip(".")]
     if str(output) == "-":
         return BY_EXTENSION[".ttl"]
     suffix = output.suffix.lower()
@@ -359,12 +375,13 @@ def stats_command(
     """Count what SEEDS hold, per collection, and the triples per class of their graph."""
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
-    rows = counts(built.corpus, built.dataset, settings.base_iri)
+    snap = store(built)
+    rows = counts(built.corpus, snap)
     if as_json:
         out.print_json(
             data={
                 "collections": [asdict(r) for r in rows],
-                "triples": built.triple_count(),
+                "triples": snap.info.triples,
                 "timings": {k: round(v, 4) for k, v in built.timings.items()},
             }
         )
@@ -404,7 +421,7 @@ def stats_command(
     for c in classes:
         ctable.add_row(c, *[str(r.classes.get(c, 0)) for r in rows])
     out.print(ctable)
-    out.print(f"{built.triple_count():,} triples in all")
+    out.print(f"{snap.info.triples:,} triples in all")
 
 
 def _version(value: bool) -> None:

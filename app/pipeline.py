@@ -1,49 +1,62 @@
-"""The one place the stages are chained: seeds -> parse -> model -> RDF -> validate.
+"""The one place the stages are chained: seeds -> parse -> model -> RDF -> validate / store.
 
-Commands and the service call :func:`read`, :func:`build` and :func:`check`; no stage calls a
-later one. Each stage's time is recorded, so ``meshkg stats`` and the benchmarks report where
-a run spends it.
+Commands and the service call these functions; no stage calls a later one. Every stage's
+time is recorded in ``timings``, so ``meshkg stats`` and the benchmarks report where a run
+spends it. Reading is spread over processes for large corpora; validation uses the rdflib
+graph (pyshacl needs it), serving and dumping use the Oxigraph snapshot.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Dataset, URIRef
 
+from app import __version__
 from app.config import Settings
 from app.iris import Minter
 from app.model import Corpus, Note
+from app.namespaces import PREFIXES
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
 from app.rdf.mapping import collection_triples
-from app.seeds import SeedFile, discover, read_bytes
+from app.rdf.oxigraph import Converter
+from app.seeds import CollectionFiles, SeedFile, discover, fingerprint, read_bytes
+from app.store import CollectionInfo, Snapshot, SnapshotInfo, current_key
 from app.validate import Report, validate
-from app.vocab import PREFIXES
 
 Progress = Callable[[SeedFile, int, int], None]
 """Called after each seed file with the file, files done and files in all."""
 
+PARALLEL_FROM = 64  # below this many notes, starting processes costs more than it saves
+
 
 @dataclass(slots=True)
 class Build:
-    """A built graph: the corpus it came from and one named graph per collection."""
+    """Read seeds: the corpus, and its RDF forms made on demand."""
 
     corpus: Corpus
-    dataset: Dataset
     settings: Settings
+    key: str
     files: dict[str, URIRef] = field(default_factory=dict)  # display path -> mk:SeedFile
     timings: dict[str, float] = field(default_factory=dict)
+    _dataset: Dataset | None = None
 
-    def triple_count(self) -> int:
-        return sum(len(g) for g in self.dataset.graphs() if g.identifier != _DEFAULT)
-
-
-_DEFAULT = URIRef("urn:x-rdflib:default")
+    @property
+    def dataset(self) -> Dataset:
+        """The rdflib dataset (one named graph per collection), for validation."""
+        if self._dataset is None:
+            with _timed(self.timings, "rdf"):
+                self._dataset = to_dataset(self.corpus, self.settings.base_iri)
+        return self._dataset
 
 
 @contextmanager
@@ -70,6 +83,35 @@ def read_file(seed: SeedFile) -> Note:
     return note
 
 
+def _read_notes(
+    found: list[CollectionFiles], settings: Settings, progress: Progress | None
+) -> list[list[Note]]:
+    """Every collection's notes, in order; large corpora are read by several processes."""
+    seeds = [seed for coll in found for seed in coll.files]
+    workers = min(settings.processes, max(1, len(seeds) // PARALLEL_FROM))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            notes = pool.map(read_file, seeds, chunksize=max(1, len(seeds) // (workers * 8)))
+            read = _report(notes, seeds, progress)
+    else:
+        read = _report(map(read_file, seeds), seeds, progress)
+    out, start = [], 0
+    for coll in found:
+        out.append(read[start : start + len(coll.files)])
+        start += len(coll.files)
+    return out
+
+
+def _report(notes: Iterator[Note], seeds: list[SeedFile], progress: Progress | None) -> list[Note]:
+    done = []
+    for seed, note in zip(seeds, notes, strict=True):
+        done.append(note)
+        if progress is not None:
+            progress(seed, len(done), len(seeds))
+    return done
+
+
 def read(
     paths: list[Path],
     settings: Settings | None = None,
@@ -83,20 +125,13 @@ def read(
     corpus = Corpus()
     with _timed(timings, "discover"):
         found, corpus.diagnostics = discover(paths)
-    total = sum(len(c.files) for c in found)
-    done = 0
-    for coll_files in found:
-        notes = []
-        with _timed(timings, "parse"):
-            for seed in coll_files.files:
-                notes.append(read_file(seed))
-                done += 1
-                if progress is not None:
-                    progress(seed, done, total)
+    with _timed(timings, "parse"):
+        per_collection = _read_notes(found, settings, progress)
+    with _timed(timings, "resolve"):
+        for coll_files, notes in zip(found, per_collection, strict=True):
             if not settings.include_set_aside:
                 for note in notes:
                     _drop_set_aside(note)
-        with _timed(timings, "resolve"):
             corpus.collections.append(
                 resolve(
                     coll_files.name,
@@ -125,11 +160,17 @@ def to_dataset(corpus: Corpus, base: str) -> Dataset:
     ds = Dataset()
     for prefix, ns in PREFIXES.items():
         ds.bind(prefix, ns)
-    ds.bind("id", base)
     for coll in corpus.collections:
         graph = ds.graph(Minter(base, coll.name).collection)
         graph.addN((s, p, o, graph) for s, p, o in collection_triples(coll, base))
     return ds
+
+
+def snapshot_key(found: list[CollectionFiles], settings: Settings) -> str:
+    """What a snapshot depends on: the seeds, the program and the settings of the graph."""
+    return fingerprint(
+        found, f"meshkg {__version__}", settings.base_iri, str(settings.include_set_aside)
+    )
 
 
 def build(
@@ -138,26 +179,81 @@ def build(
     *,
     progress: Progress | None = None,
 ) -> Build:
-    """Read the seeds and map them to RDF."""
+    """Read the seeds; the RDF forms follow on demand (:attr:`Build.dataset`, :func:`store`)."""
     settings = settings or Settings()
     timings: dict[str, float] = {}
+    found, _ = discover(paths)
+    key = snapshot_key(found, settings)
     corpus = read(paths, settings, progress=progress, timings=timings)
-    with _timed(timings, "rdf"):
-        dataset = to_dataset(corpus, settings.base_iri)
     files = {
         note.file: Minter(settings.base_iri, coll.name).file(note.name)
         for coll in corpus.collections
         for note in coll.notes
     }
-    return Build(corpus, dataset, settings, files, timings)
+    return Build(corpus, settings, key, files, timings)
 
 
 def check(built: Build) -> Report:
     """Validate a build with the shapes and merge in the reader's findings."""
+    dataset = built.dataset
     with _timed(built.timings, "validate"):
         return validate(
-            built.dataset,
+            dataset,
             built.corpus.all_diagnostics(),
             built.files,
             workers=built.settings.processes,
         )
+
+
+def store(built: Build, root: Path | None = None) -> Snapshot:
+    """The build as an Oxigraph snapshot: in memory, or written under ``root``."""
+    base = built.settings.base_iri
+    with _timed(built.timings, "store"):
+        converter = Converter(base)
+        all_quads: list[ox.Quad] = []
+        collections = []
+        for coll in built.corpus.collections:
+            coll_quads = converter.collection(coll)
+            all_quads.extend(coll_quads)
+            collections.append(
+                CollectionInfo(
+                    name=coll.name,
+                    graph=str(Minter(base, coll.name).collection),
+                    title=coll.title,
+                    description=coll.description,
+                    triples=len(coll_quads),
+                    sources=len(coll.sources),
+                )
+            )
+        info = SnapshotInfo(
+            key=built.key,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            meshkg=__version__,
+            base_iri=base,
+            collections=tuple(collections),
+            triples=len(all_quads),
+            timings={k: round(v, 4) for k, v in built.timings.items()},
+        )
+        if root is None:
+            return Snapshot.in_memory(all_quads, info)
+        return Snapshot.write(root, all_quads, info)
+
+
+def open_or_build(
+    paths: list[Path],
+    settings: Settings,
+    root: Path | None = None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[Snapshot, Build | None]:
+    """The snapshot of ``paths``: reopened from ``root`` when the seeds are unchanged.
+
+    Returns the build too when one was made (``None`` when a stored snapshot was reused).
+    """
+    if root is not None:
+        found, _ = discover(paths)
+        key = snapshot_key(found, settings)
+        if current_key(root) == key or (root / "snapshots" / key / "meta.json").is_file():
+            return Snapshot.open(root, key), None
+    built = build(paths, settings, progress=progress)
+    return store(built, root), built

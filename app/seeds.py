@@ -9,6 +9,7 @@ description.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -128,3 +129,23 @@ def read_bytes(seed: SeedFile) -> tuple[bytes | None, Diagnostic | None]:
     except OSError as err:
         reason = err.strerror or type(err).__name__
         return None, Diagnostic(Severity.ERROR, "unreadable-file", seed.display, 0, reason)
+
+
+def fingerprint(found: list[CollectionFiles], *settings: str) -> str:
+    """A content hash of the seeds (names, bytes, metadata) and of ``settings``.
+
+    Two runs over unchanged seeds with the same settings get the same key, so a stored
+    snapshot can be reused; any edit, added or removed note changes it.
+    """
+    digest = hashlib.sha256()
+    for part in settings:
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    for coll in found:
+        digest.update(b"collection\0" + coll.name.encode("utf-8", "surrogatepass") + b"\0")
+        for text in (coll.title, coll.description):
+            digest.update((text or "").encode("utf-8", "surrogatepass") + b"\0")
+        for seed in sorted(coll.files, key=lambda s: (s.name, s.display)):
+            data, problem = read_bytes(seed)
+            content = hashlib.sha256(data).hexdigest() if data is not None else f"!{problem}"
+            digest.update(f"{seed.name}\0{content}\0".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]

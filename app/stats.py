@@ -1,4 +1,4 @@
-"""Counts of a build: per collection from the model, per class from the graph.
+"""Counts of a build: per collection from the model, per class from the snapshot.
 
 Both views are printed side by side so a researcher sees what was read and what became triples.
 """
@@ -8,12 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rdflib import Dataset
-from rdflib.namespace import RDF
-
-from app.iris import Minter
 from app.model import CodeKind, Collection, Corpus, Severity
-from app.vocab import PREFIXES
+from app.store import Snapshot
 
 
 @dataclass(slots=True)
@@ -57,24 +53,14 @@ def collection_counts(coll: Collection) -> CollectionCounts:
     )
 
 
-def counts(
-    corpus: Corpus, dataset: Dataset | None = None, base: str = ""
-) -> list[CollectionCounts]:
-    """Per-collection counts; with the built dataset, also triples and instances per class."""
+def counts(corpus: Corpus, snapshot: Snapshot | None = None) -> list[CollectionCounts]:
+    """Per-collection counts; with the built snapshot, also triples and instances per class."""
     out = []
+    graphs = {c.name: c for c in snapshot.info.collections} if snapshot is not None else {}
     for coll in corpus.collections:
         c = collection_counts(coll)
-        if dataset is not None:
-            graph = dataset.graph(Minter(base, coll.name).collection)
-            c.triples = len(graph)
-            classes = Counter(_curie(str(o)) for o in graph.objects(None, RDF.type))
-            c.classes = dict(sorted(classes.items()))
+        if snapshot is not None and coll.name in graphs:
+            c.triples = graphs[coll.name].triples
+            c.classes = snapshot.class_counts(coll.name)
         out.append(c)
     return out
-
-
-def _curie(iri: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(str(ns)):
-            return f"{prefix}:{iri[len(str(ns)) :]}"
-    return iri

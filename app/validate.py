@@ -27,7 +27,8 @@ from rdflib.term import Node
 
 from app.iris import location_of
 from app.model import Diagnostic, Severity
-from app.vocab import MK, PREFIXES, shapes_path
+from app.namespaces import PREFIXES
+from app.vocab import MK, shapes_path
 
 
 class Level(StrEnum):

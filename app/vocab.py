@@ -12,22 +12,11 @@ from importlib.resources import files
 from pathlib import Path
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import (
-    DCTERMS,
-    OWL,
-    PROV,
-    RDF,
-    RDFS,
-    SH,
-    SKOS,
-    XSD,
-    DefinedNamespace,
-)
+from rdflib.namespace import DefinedNamespace
 
 from app.model import CodeKind, Impact
+from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
 
-ONTOLOGY_IRI = "https://w3id.org/meshkg/ontology"
-SHAPES_IRI = "https://w3id.org/meshkg/shapes"
 SCHEMA = Namespace("https://schema.org/")
 VOID = Namespace("http://rdfs.org/ns/void#")
 MKS = Namespace(SHAPES_IRI + "#")
@@ -186,21 +175,6 @@ DEPENDENCY_CONCEPT: dict[str, URIRef] = {
     "can_use": MK.CanUse,
     "alternative_to": MK.AlternativeTo,
     "depends_on": MK.DependsOn,
-}
-
-PREFIXES: dict[str, Namespace | str] = {
-    "mk": str(MK._NS),
-    "mks": str(MKS),
-    "dcterms": str(DCTERMS),
-    "prov": str(PROV),
-    "skos": str(SKOS),
-    "schema": str(SCHEMA),
-    "owl": str(OWL),
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "sh": str(SH),
-    "xsd": str(XSD),
-    "void": str(VOID),
 }
 
 

@@ -12,9 +12,10 @@ from rdflib.compare import isomorphic
 from app.iris import Minter
 from app.model import CodeKind, Collection
 from app.parse import read_note, resolve
-from app.pipeline import Build, read, read_file
-from app.rdf.formats import FORMATS, serialize, union_graph
+from app.pipeline import Build, read, read_file, store
+from app.rdf.formats import FORMATS, RdfFormat
 from app.seeds import discover
+from app.store import Snapshot
 from app.validate import Finding, Level, Report
 
 SS = "self-serve-platform"
@@ -174,31 +175,53 @@ def test_graphs_are_named_by_collection(corpus_build: Build) -> None:
         assert sum(len(list(g.triples((iri, None, None)))) for g in corpus_build.dataset.graphs())
 
 
-@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.extension)
-def test_round_trip_in_every_format(corpus_build: Build, fmt: object) -> None:
-    from app.rdf.formats import RdfFormat
+@pytest.fixture(scope="module")
+def corpus_snapshot(corpus_build: Build) -> Snapshot:
+    return store(corpus_build)
 
-    assert isinstance(fmt, RdfFormat)
-    data = serialize(corpus_build.dataset, fmt)
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.extension)
+def test_round_trip_in_every_format(
+    corpus_build: Build, corpus_snapshot: Snapshot, fmt: RdfFormat
+) -> None:
+    """The graph written in each format re-parses (in rdflib) to the graph that was built."""
+    data = corpus_snapshot.serialize(fmt)
+    built = corpus_build.dataset
     if fmt.quads:
         back = Dataset()
-        back.parse(data=data, format=fmt.name)
-        for graph in corpus_build.dataset.graphs():
+        back.parse(data=data, format=_RDFLIB[fmt.name])
+        for graph in built.graphs():
             if len(graph):
-                again = back.graph(graph.identifier)
-                assert set(again) == set(graph), graph.identifier
+                assert set(back.graph(graph.identifier)) == set(graph), graph.identifier
     else:
-        back = Graph()
-        back.parse(data=data, format=fmt.name)
-        union = union_graph(corpus_build.dataset)
+        back_graph = Graph().parse(data=data, format=_RDFLIB[fmt.name])
+        union = {t for g in built.graphs() for t in g}
         assert not any(isinstance(t, BNode) for triple in union for t in triple)
-        assert set(back) == set(union)
+        assert set(back_graph) == union
 
 
-def test_isomorphic_after_turtle_round_trip(corpus_build: Build) -> None:
-    union = union_graph(corpus_build.dataset)
-    back = Graph().parse(data=union.serialize(format="turtle"), format="turtle")
-    assert isomorphic(back, union)
+_RDFLIB = {
+    "turtle": "turtle",
+    "ntriples": "nt",
+    "jsonld": "json-ld",
+    "rdfxml": "xml",
+    "trig": "trig",
+    "nquads": "nquads",
+}
+
+
+def test_isomorphic_after_turtle_round_trip(corpus_build: Build, corpus_snapshot: Snapshot) -> None:
+    for info in corpus_snapshot.info.collections:
+        built = corpus_build.dataset.graph(URIRef(info.graph))
+        turtle = corpus_snapshot.serialize(FORMATS[0], info.name)
+        assert isomorphic(Graph().parse(data=turtle, format="turtle"), built)
+
+
+def test_snapshot_counts_match_the_graph(corpus_build: Build, corpus_snapshot: Snapshot) -> None:
+    for info in corpus_snapshot.info.collections:
+        assert info.triples == len(corpus_build.dataset.graph(URIRef(info.graph)))
+    assert corpus_snapshot.class_counts(DP)["mk:ForceImpact"] == 93
+    assert corpus_snapshot.class_counts()["mk:Quote"] == 1384 + 537
 
 
 def test_iris_are_stable_across_runs(corpus_dir: Path) -> None:

@@ -1,31 +1,36 @@
-"""RDF serialisation formats: file extensions, media types and rdflib format names.
+"""RDF serialisation formats: file extensions, media types and Oxigraph's format names.
 
-One table serves the CLI (``build -o graph.trig``) and, later, HTTP content negotiation, so a
-format is added in one place.
+One table serves the CLI (``build -o graph.trig``), the snapshot dumps and HTTP content
+negotiation, so a format is added in one place. Nothing here imports rdflib: the service reads
+this table without paying for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import Dataset, Graph
+import pyoxigraph as ox
 
 
 @dataclass(frozen=True, slots=True)
 class RdfFormat:
-    name: str  # rdflib plugin name
+    name: str  # short name, also the --format value
     extension: str
     media_type: str
     quads: bool  # carries named graphs (one per collection)
+    oxigraph: ox.RdfFormat
+    aliases: tuple[str, ...] = ()  # other media types clients send for it
 
 
 FORMATS: tuple[RdfFormat, ...] = (
-    RdfFormat("turtle", ".ttl", "text/turtle", quads=False),
-    RdfFormat("nt", ".nt", "application/n-triples", quads=False),
-    RdfFormat("json-ld", ".jsonld", "application/ld+json", quads=False),
-    RdfFormat("xml", ".rdf", "application/rdf+xml", quads=False),
-    RdfFormat("trig", ".trig", "application/trig", quads=True),
-    RdfFormat("nquads", ".nq", "application/n-quads", quads=True),
+    RdfFormat(
+        "turtle", ".ttl", "text/turtle", False, ox.RdfFormat.TURTLE, ("application/x-turtle",)
+    ),
+    RdfFormat("ntriples", ".nt", "application/n-triples", False, ox.RdfFormat.N_TRIPLES),
+    RdfFormat("jsonld", ".jsonld", "application/ld+json", False, ox.RdfFormat.JSON_LD),
+    RdfFormat("rdfxml", ".rdf", "application/rdf+xml", False, ox.RdfFormat.RDF_XML),
+    RdfFormat("trig", ".trig", "application/trig", True, ox.RdfFormat.TRIG),
+    RdfFormat("nquads", ".nq", "application/n-quads", True, ox.RdfFormat.N_QUADS),
 )
 
 BY_EXTENSION = {f.extension: f for f in FORMATS}
@@ -34,24 +39,3 @@ BY_EXTENSION = {f.extension: f for f in FORMATS}
 def for_extension(extension: str) -> RdfFormat:
     """The format of an output file name's extension; raises ``KeyError`` if unknown."""
     return BY_EXTENSION[extension.lower()]
-
-
-def union_graph(dataset: Dataset) -> Graph:
-    """Every collection's triples in one graph, for the formats without named graphs."""
-    union = Graph()
-    for prefix, ns in dataset.namespaces():
-        union.bind(prefix, ns)
-    for graph in dataset.graphs():
-        union += graph
-    return union
-
-
-def serialize(dataset: Dataset, fmt: RdfFormat) -> bytes:
-    """The dataset in ``fmt``: quads keep one named graph per collection, triples merge them."""
-    if fmt.quads:
-        return dataset.serialize(format=fmt.name, encoding="utf-8")
-    graph = union_graph(dataset)
-    if fmt.name == "json-ld":
-        context = {prefix: str(ns) for prefix, ns in dataset.namespaces() if prefix}
-        return graph.serialize(format="json-ld", context=context, encoding="utf-8")
-    return graph.serialize(format=fmt.name, encoding="utf-8")

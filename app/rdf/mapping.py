@@ -60,8 +60,12 @@ _RECORD_TEXT = {
 
 
 def collection_triples(coll: Collection, base: str) -> Iterator[Triple]:
-    """All triples of one collection (its named graph)."""
-    return _Mapper(coll, base).triples()
+    """All triples of one collection (its named graph), each once."""
+    seen: set[Triple] = set()
+    for triple in _Mapper(coll, base).triples():
+        if triple not in seen:
+            seen.add(triple)
+            yield triple
 
 
 class _Mapper:

@@ -1,0 +1,27 @@
+"""Namespace IRIs and prefixes as plain strings, for code that must not import rdflib.
+
+The service reopens a stored snapshot without loading rdflib or pyshacl (start-up time), yet
+it needs the ontology's namespace and the prefixes to print; they live here, and
+:mod:`app.vocab` builds its rdflib namespaces from them.
+"""
+
+from __future__ import annotations
+
+ONTOLOGY_IRI = "https://w3id.org/meshkg/ontology"
+SHAPES_IRI = "https://w3id.org/meshkg/shapes"
+MK = ONTOLOGY_IRI + "#"
+
+PREFIXES: dict[str, str] = {
+    "mk": MK,
+    "mks": SHAPES_IRI + "#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "schema": "https://schema.org/",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "void": "http://rdfs.org/ns/void#",
+}

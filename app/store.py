@@ -1,0 +1,260 @@
+"""Snapshots: a built graph in Oxigraph, in memory or on disk, with its dumps.
+
+A snapshot is immutable. On disk it is a folder ``<root>/snapshots/<key>/`` holding the Oxigraph
+store, ``meta.json`` and, as they are first asked for, the dumps; ``<root>/current`` names the
+snapshot in use. The key is a content hash of the seeds and of everything else a build depends
+on, so a service can reopen the snapshot of unchanged seeds without reading them again. A new
+snapshot is written beside the old one and published by replacing ``current`` atomically:
+readers never see a half-written store.
+
+This module imports neither rdflib nor pyshacl, so reopening a snapshot starts fast.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from app.namespaces import PREFIXES
+from app.rdf.formats import RdfFormat
+
+SNAPSHOT_FORMAT = 1
+CURRENT = "current"
+_UNION_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    name: str
+    graph: str  # the named graph's IRI (also the collection's IRI)
+    title: str | None
+    description: str | None
+    triples: int
+    sources: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """What a snapshot holds and how it was made (``meta.json``)."""
+
+    key: str
+    created: str
+    meshkg: str
+    base_iri: str
+    collections: tuple[CollectionInfo, ...]
+    triples: int
+    format: int = SNAPSHOT_FORMAT
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> SnapshotInfo:
+        data = json.loads(text)
+        data["collections"] = tuple(CollectionInfo(**c) for c in data["collections"])
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    """A serialised dump on disk, with a strong ETag and a gzip twin."""
+
+    path: Path
+    gzip_path: Path
+    etag: str
+    media_type: str
+    size: int
+
+
+class Snapshot:
+    """A read-only graph with its metadata; dumps are written once, on first request."""
+
+    def __init__(self, store: ox.Store, info: SnapshotInfo, directory: Path | None) -> None:
+        self.store = store
+        self.info = info
+        self.directory = directory
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._dumps: dict[tuple[str | None, str], Dump] = {}
+        self._lock = threading.Lock()
+
+    # --- making and opening ------------------------------------------------------------
+
+    @classmethod
+    def in_memory(cls, quads: Iterable[ox.Quad], info: SnapshotInfo) -> Snapshot:
+        store = ox.Store()
+        store.extend(quads)
+        return cls(store, info, None)
+
+    @classmethod
+    def write(cls, root: Path, quads: Iterable[ox.Quad], info: SnapshotInfo) -> Snapshot:
+        """Write a snapshot under ``root``, publish it as current and open it read-only."""
+        snapshots = root / "snapshots"
+        snapshots.mkdir(parents=True, exist_ok=True)
+        final = snapshots / info.key
+        if not (final / "meta.json").is_file():
+            work = Path(tempfile.mkdtemp(prefix=f".{info.key}-", dir=snapshots))
+            try:
+                store = ox.Store(str(work / "store"))
+                store.bulk_extend(quads)
+                store.flush()
+                store.optimize()
+                del store  # closes the database before it is moved
+                (work / "meta.json").write_text(info.to_json(), "utf-8")
+                if final.exists():
+                    shutil.rmtree(final)
+                os.replace(work, final)
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+        previous = current_key(root)
+        _publish(root, info.key)
+        # the previous snapshot stays: a running service may still be reading it
+        _prune(snapshots, keep={info.key, previous or info.key})
+        return cls.open(root, info.key)
+
+    @classmethod
+    def open(cls, root: Path, key: str | None = None) -> Snapshot:
+        """Open the current (or the named) snapshot under ``root`` read-only."""
+        key = key or current_key(root)
+        if key is None:
+            raise FileNotFoundError(f"no snapshot in {root}")
+        directory = root / "snapshots" / key
+        info = SnapshotInfo.from_json((directory / "meta.json").read_text("utf-8"))
+        if info.format != SNAPSHOT_FORMAT:
+            raise FileNotFoundError(f"snapshot {key} has format {info.format}")
+        return cls(ox.Store.read_only(str(directory / "store")), info, directory)
+
+    # --- dumps -------------------------------------------------------------------------
+
+    def dump(self, fmt: RdfFormat, collection: str | None = None) -> Dump:
+        """The dump of one collection or of all, written on first request and then reused."""
+        key = (collection, fmt.name)
+        with self._lock:
+            found = self._dumps.get(key)
+            if found is None:
+                found = self._dumps[key] = self._write_dump(fmt, collection)
+            return found
+
+    def serialize(self, fmt: RdfFormat, collection: str | None = None) -> bytes:
+        """Serialise without caching (the CLI's ``build -o``)."""
+        graph = self._graph_of(collection)
+        if fmt.quads:
+            if graph is None:
+                return self.store.dump(format=fmt.oxigraph, prefixes=PREFIXES) or b""
+            quads = self.store.quads_for_pattern(None, None, None, graph)
+            return ox.serialize(quads, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+        if graph is None:
+            triples = self.store.query(_UNION_QUERY)
+            assert isinstance(triples, ox.QueryTriples)
+            return ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+        return self.store.dump(format=fmt.oxigraph, from_graph=graph, prefixes=PREFIXES) or b""
+
+    def _graph_of(self, collection: str | None) -> ox.NamedNode | None:
+        if collection is None:
+            return None
+        for c in self.info.collections:
+            if c.name == collection:
+                return ox.NamedNode(c.graph)
+        raise KeyError(collection)
+
+    def _dump_dir(self) -> Path:
+        if self.directory is not None:
+            target = self.directory / "dumps"
+            try:
+                target.mkdir(exist_ok=True)
+                return target
+            except OSError:
+                pass  # a read-only snapshot folder: fall back to scratch space
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="meshkg-dumps-")
+        return Path(self._scratch.name)
+
+    def _write_dump(self, fmt: RdfFormat, collection: str | None) -> Dump:
+        name = f"{collection or 'all'}{fmt.extension}"
+        folder = self._dump_dir()
+        path = folder / _safe_file_name(name)
+        gz = path.with_name(path.name + ".gz")
+        if not (path.is_file() and gz.is_file()):
+            data = self.serialize(fmt, collection)
+            _atomic_write(path, data)
+            _atomic_write(gz, gzip.compress(data, compresslevel=6, mtime=0))
+        digest = hashlib.sha256(f"{self.info.key}/{name}".encode()).hexdigest()[:32]
+        return Dump(path, gz, f'"{digest}"', fmt.media_type, path.stat().st_size)
+
+    # --- facts for the service and the CLI --------------------------------------------
+
+    def class_counts(self, collection: str | None = None) -> dict[str, int]:
+        """Instances per class (rdf:type triples), by CURIE."""
+        graph = self._graph_of(collection)
+        query = "SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
+        if graph is None:
+            rows = self.store.query(query, use_default_graph_as_union=True)
+        else:
+            rows = self.store.query(query, default_graph=graph)
+        assert isinstance(rows, ox.QuerySolutions)
+        out = {}
+        for row in rows:
+            cls, n = row["c"], row["n"]
+            assert isinstance(cls, ox.NamedNode)
+            assert isinstance(n, ox.Literal)
+            out[_curie(cls.value)] = int(n.value)
+        return dict(sorted(out.items()))
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+
+def current_key(root: Path) -> str | None:
+    try:
+        key = (root / CURRENT).read_text("utf-8").strip()
+    except OSError:
+        return None
+    return key if key and (root / "snapshots" / key / "meta.json").is_file() else None
+
+
+def _publish(root: Path, key: str) -> None:
+    _atomic_write(root / CURRENT, key.encode() + b"\n")
+
+
+def _prune(snapshots: Path, keep: set[str]) -> None:
+    """Remove older snapshots and leftovers of interrupted writes."""
+    for child in snapshots.iterdir():
+        if child.name not in keep and child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _safe_file_name(name: str) -> str:
+    """A file name for any collection name; the hash keeps two names from meeting."""
+    readable = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
+    return f"{readable[:60]}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
+def _curie(iri: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns):
+            return f"{prefix}:{iri[len(ns) :]}"
+    return iri

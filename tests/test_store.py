@@ -1,0 +1,121 @@
+"""Snapshots in Oxigraph: written once, reopened read-only, reused while seeds are unchanged."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Dataset
+
+from app.config import Settings
+from app.pipeline import build, open_or_build, store
+from app.rdf.formats import BY_EXTENSION, FORMATS
+from app.store import Snapshot, current_key
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    folder = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", folder)
+    return folder
+
+
+def test_written_snapshot_reopens_read_only(seeds: Path, tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    built = build([seeds])
+    written = store(built, root)
+    assert current_key(root) == built.key == written.info.key
+    assert (root / "snapshots" / built.key / "meta.json").is_file()
+    again = Snapshot.open(root)
+    assert again.info == written.info
+    assert len(again.store) == written.info.triples == len(store(built).store)
+    assert again.class_counts() == written.class_counts()
+    quad = ox.Quad(ox.NamedNode("http://x/a"), ox.NamedNode("http://x/b"), ox.Literal("c"))
+    with pytest.raises(RuntimeError, match="read-write"):
+        again.store.add(quad)
+
+
+def test_unchanged_seeds_reuse_the_snapshot(seeds: Path, tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    settings = Settings()
+    first, made = open_or_build([seeds], settings, root)
+    assert made is not None
+    second, made_again = open_or_build([seeds], settings, root)
+    assert made_again is None  # nothing was read or built
+    assert second.info.key == first.info.key
+    other_base, made = open_or_build([seeds], Settings(base_iri="https://example.org/kg/"), root)
+    assert made is not None
+    assert other_base.info.key != first.info.key
+
+
+def test_a_changed_seed_makes_a_new_snapshot_and_keeps_the_last_one(
+    seeds: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"
+    settings = Settings()
+    first, _ = open_or_build([seeds], settings, root)
+    note = next(seeds.rglob("*.txt"))
+    note.write_text(note.read_text("utf-8") + "\n> One more quoted passage.\n", "utf-8")
+    second, made = open_or_build([seeds], settings, root)
+    assert made is not None
+    assert second.info.key != first.info.key
+    assert current_key(root) == second.info.key
+    kept = {p.name for p in (root / "snapshots").iterdir()}
+    assert kept == {first.info.key, second.info.key}  # a running service may read the old one
+    note.write_text(note.read_text("utf-8") + "\n> And another.\n", "utf-8")
+    third, _ = open_or_build([seeds], settings, root)
+    kept = {p.name for p in (root / "snapshots").iterdir()}
+    assert kept == {second.info.key, third.info.key}
+
+
+def test_dumps_are_written_once_with_etag_and_gzip(seeds: Path, tmp_path: Path) -> None:
+    snap = store(build([seeds]), tmp_path / "store")
+    turtle = BY_EXTENSION[".ttl"]
+    dump = snap.dump(turtle)
+    assert dump.path.read_bytes() == snap.serialize(turtle)
+    assert gzip.decompress(dump.gzip_path.read_bytes()) == dump.path.read_bytes()
+    mtime = dump.path.stat().st_mtime_ns
+    reopened = Snapshot.open(tmp_path / "store")
+    again = reopened.dump(turtle)
+    assert again.etag == dump.etag
+    assert again.path.stat().st_mtime_ns == mtime  # reused, not written again
+    for fmt in FORMATS:
+        for collection in (None, "self-serve-platform"):
+            d = snap.dump(fmt, collection)
+            assert d.size > 0
+            assert d.media_type == fmt.media_type
+    etags = {snap.dump(f, c).etag for f in FORMATS for c in (None, "self-serve-platform")}
+    assert len(etags) == 2 * len(FORMATS)
+
+
+def test_dumps_of_an_unwritable_snapshot_go_to_scratch_space(seeds: Path, tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    key = store(build([seeds]), root).info.key
+    blocker = root / "snapshots" / key / "dumps"
+    blocker.write_text("not a folder", "utf-8")  # the dumps folder cannot be made
+    snap = Snapshot.open(root)
+    dump = snap.dump(BY_EXTENSION[".nt"])
+    assert blocker not in dump.path.parents
+    assert dump.path.read_bytes() == snap.serialize(BY_EXTENSION[".nt"])
+    snap.close()
+    assert not dump.path.exists()
+
+
+def test_collection_dump_is_that_collections_graph(corpus_dir: Path, tmp_path: Path) -> None:
+    built = build([corpus_dir / "self-serve-platform", corpus_dir / "data-as-a-product"])
+    snap = store(built)
+    data = snap.serialize(BY_EXTENSION[".trig"], "self-serve-platform")
+    back = Dataset()
+    back.parse(data=data, format="trig")
+    names = {str(g.identifier) for g in back.graphs() if len(g)}
+    assert names == {"https://w3id.org/meshkg/id/self-serve-platform"}
+
+
+def test_unknown_collection_is_a_key_error(seeds: Path) -> None:
+    snap = store(build([seeds]))
+    with pytest.raises(KeyError):
+        snap.serialize(BY_EXTENSION[".ttl"], "no-such-study")
