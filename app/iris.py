@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from rdflib import URIRef
@@ -32,6 +33,7 @@ from rdflib import URIRef
 DEFAULT_BASE = "https://w3id.org/meshkg/id/"
 
 
+@lru_cache(maxsize=1 << 16)
 def segment(value: str) -> str:
     """Percent-encode one path segment; every character is safe to pass."""
     if not value:
@@ -64,7 +66,7 @@ class Minter:
 
     def _iri(self, *parts: str) -> URIRef:
         path = "/".join(segment(p) for p in (self.collection_name, *parts))
-        return URIRef(self.base + path)
+        return _uri(self.base + path)
 
     @property
     def collection(self) -> URIRef:
@@ -72,51 +74,57 @@ class Minter:
 
     @property
     def codebook(self) -> URIRef:
-        return URIRef(self._iri() + "/codebook")
+        return _uri(self._iri() + "/codebook")
 
     def file(self, name: str) -> URIRef:
-        return URIRef(self._iri() + "/file/" + segment(name))
+        return _uri(self._iri() + "/file/" + segment(name))
 
     def location(self, name: str, line: int) -> URIRef:
         return location_of(self.file(name), line)
 
     def source(self, sid: str) -> URIRef:
-        return URIRef(self._iri() + "/source/" + segment(sid))
+        return _uri(self._iri() + "/source/" + segment(sid))
 
     def header_record(self, sid: str) -> URIRef:
-        return URIRef(self.source(sid) + "/header")
+        return _uri(self.source(sid) + "/header")
 
     def trace_record(self, sid: str) -> URIRef:
-        return URIRef(self.source(sid) + "/trace")
+        return _uri(self.source(sid) + "/trace")
 
     def quote(self, sid: str, position: int) -> URIRef:
-        return URIRef(f"{self.source(sid)}/quote/{position}")
+        return _uri(f"{self.source(sid)}/quote/{position}")
 
     def block(self, sid: str, index: int) -> URIRef:
-        return URIRef(f"{self.source(sid)}/block/{index + 1}")
+        return _uri(f"{self.source(sid)}/block/{index + 1}")
 
     def code(self, ident: str) -> URIRef:
-        return URIRef(self._iri() + "/code/" + segment(ident))
+        return _uri(self._iri() + "/code/" + segment(ident))
 
     def definition(self, ident: str, file: str, line: int) -> URIRef:
-        return URIRef(f"{self.code(ident)}/definition/{segment(file)}/{line}")
+        return _uri(f"{self.code(ident)}/definition/{segment(file)}/{line}")
 
     def impact(self, solution: str, force: str, level: str) -> URIRef:
         tail = "/".join(segment(p) for p in (solution, force, level))
-        return URIRef(self._iri() + "/impact/" + tail)
+        return _uri(self._iri() + "/impact/" + tail)
 
     def option(self, decision: str, option: str, name: str) -> URIRef:
         tail = "/".join((segment(decision), segment(option), name_hash(name)))
-        return URIRef(self._iri() + "/option/" + tail)
+        return _uri(self._iri() + "/option/" + tail)
 
     def dependency(self, solution: str, kind: str, required: str) -> URIRef:
         tail = "/".join(segment(p) for p in (solution, kind, required))
-        return URIRef(self._iri() + "/dependency/" + tail)
+        return _uri(self._iri() + "/dependency/" + tail)
 
 
 def location_of(file: URIRef, line: int) -> URIRef:
     """A line of a seed file: ``{file}#L{line}``."""
-    return URIRef(f"{file}#L{line}")
+    return _uri(f"{file}#L{line}")
+
+
+@lru_cache(maxsize=1 << 17)
+def _uri(text: str) -> URIRef:
+    """rdflib checks every IRI it is given; the same IRIs are minted many times over."""
+    return URIRef(text)
 
 
 def split(base: str, iri: str) -> tuple[str, ...] | None:

@@ -8,30 +8,31 @@ graph (pyshacl needs it), serving and dumping use the Oxigraph snapshot.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, URIRef
+from rdflib import URIRef
 
 from app import __version__
 from app.config import Settings
 from app.iris import Minter
-from app.model import Corpus, Note
-from app.namespaces import PREFIXES
+from app.model import Collection, Corpus, Note
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
-from app.rdf.mapping import collection_triples
+from app.rdf.mapping import Triple, collection_triples
 from app.rdf.oxigraph import Converter
 from app.seeds import CollectionFiles, SeedFile, discover, fingerprint, read_bytes
 from app.store import CollectionInfo, Snapshot, SnapshotInfo, current_key
-from app.validate import Report, validate
+from app.validate import GraphSource, Report, Validation, ValidationGraph
 
 Progress = Callable[[SeedFile, int, int], None]
 """Called after each seed file with the file, files done and files in all."""
@@ -48,15 +49,69 @@ class Build:
     key: str
     files: dict[str, URIRef] = field(default_factory=dict)  # display path -> mk:SeedFile
     timings: dict[str, float] = field(default_factory=dict)
-    _dataset: Dataset | None = None
+    _triples: dict[str, list[Triple]] | None = None
+    _graphs: list[ValidationGraph] | None = None
 
     @property
-    def dataset(self) -> Dataset:
-        """The rdflib dataset (one named graph per collection), for validation."""
-        if self._dataset is None:
-            with _timed(self.timings, "rdf"):
-                self._dataset = to_dataset(self.corpus, self.settings.base_iri)
-        return self._dataset
+    def triples(self) -> dict[str, list[Triple]]:
+        """Each collection's triples (mapped once, shared by the store and validation)."""
+        if self._triples is None:
+            base = self.settings.base_iri
+            with _timed(self.timings, "rdf"), _no_gc():
+                self._triples = {
+                    c.name: list(collection_triples(c, base)) for c in self.corpus.collections
+                }
+        return self._triples
+
+    @property
+    def graphs(self) -> list[ValidationGraph]:
+        """One rdflib graph per collection, for pyshacl."""
+        if self._graphs is None:
+            with _timed(self.timings, "graphs"):
+                self._graphs = [build() for _size, build in self.graph_sources()]
+        return self._graphs
+
+    def graph_sources(self) -> list[GraphSource]:
+        """Each collection's graph as size and builder: validation builds it where it runs.
+
+        A builder maps its collection itself when the triples are not mapped yet, so forked
+        validation workers map in parallel with the process that loads the store.
+        """
+        if self._graphs is not None:
+            return [(len(g), _already(g)) for g in self._graphs]
+        return [(_weight(coll), partial(self._graph, coll)) for coll in self.corpus.collections]
+
+    def _graph(self, coll: Collection) -> ValidationGraph:
+        base = self.settings.base_iri
+        with _no_gc():
+            if self._triples is not None:
+                triples: Iterable[Triple] = self._triples[coll.name]
+            else:
+                triples = collection_triples(coll, base)
+            graph = ValidationGraph(Minter(base, coll.name).collection)
+            graph.addN((s, p, o, graph) for s, p, o in triples)
+        return graph
+
+
+def _weight(coll: Collection) -> int:
+    """A collection's size before mapping: its quotes and codes, which most triples describe."""
+    return sum(len(n.quotes) + len(n.blocks) for n in coll.notes) + len(coll.codes) + 1
+
+
+def _already(graph: ValidationGraph) -> Callable[[], ValidationGraph]:
+    return lambda: graph
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Build millions of acyclic objects without the cycle collector scanning them each time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -125,7 +180,7 @@ def read(
     corpus = Corpus()
     with _timed(timings, "discover"):
         found, corpus.diagnostics = discover(paths)
-    with _timed(timings, "parse"):
+    with _timed(timings, "parse"), _no_gc():
         per_collection = _read_notes(found, settings, progress)
     with _timed(timings, "resolve"):
         for coll_files, notes in zip(found, per_collection, strict=True):
@@ -153,17 +208,6 @@ def _drop_set_aside(note: Note) -> None:
     note.relations = [r for r in note.relations if not r.in_string]
     note.options = [o for o in note.options if not o.in_string]
     note.dependencies = [d for d in note.dependencies if not d.in_string]
-
-
-def to_dataset(corpus: Corpus, base: str) -> Dataset:
-    """One named graph per collection, named by the collection's IRI."""
-    ds = Dataset()
-    for prefix, ns in PREFIXES.items():
-        ds.bind(prefix, ns)
-    for coll in corpus.collections:
-        graph = ds.graph(Minter(base, coll.name).collection)
-        graph.addN((s, p, o, graph) for s, p, o in collection_triples(coll, base))
-    return ds
 
 
 def snapshot_key(found: list[CollectionFiles], settings: Settings) -> str:
@@ -195,25 +239,38 @@ def build(
 
 def check(built: Build) -> Report:
     """Validate a build with the shapes and merge in the reader's findings."""
-    dataset = built.dataset
+    return _start_check(built).report()
+
+
+def _start_check(built: Build) -> Validation:
+    sources = built.graph_sources()
     with _timed(built.timings, "validate"):
-        return validate(
-            dataset,
+        return Validation(
+            sources,
             built.corpus.all_diagnostics(),
             built.files,
             workers=built.settings.processes,
         )
 
 
+def store_and_check(built: Build, root: Path | None = None) -> tuple[Snapshot, Report]:
+    """Store the build and validate it at once: the store loads while workers validate."""
+    validation = _start_check(built)
+    snapshot = store(built, root)
+    with _timed(built.timings, "validate"):
+        return snapshot, validation.report()
+
+
 def store(built: Build, root: Path | None = None) -> Snapshot:
     """The build as an Oxigraph snapshot: in memory, or written under ``root``."""
     base = built.settings.base_iri
-    with _timed(built.timings, "store"):
+    with _timed(built.timings, "store"), _no_gc():
         converter = Converter(base)
         all_quads: list[ox.Quad] = []
         collections = []
+        triples = built.triples
         for coll in built.corpus.collections:
-            coll_quads = converter.collection(coll)
+            coll_quads = converter.quads(coll.name, triples[coll.name])
             all_quads.extend(coll_quads)
             collections.append(
                 CollectionInfo(

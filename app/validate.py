@@ -13,13 +13,14 @@ finding appears twice and the standard report stays the authority.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
+from multiprocessing.pool import AsyncResult, Pool
 
 import pyshacl
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, SH
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
@@ -78,17 +79,17 @@ class Report:
         return sum(1 for f in self.findings if f.level is level)
 
 
-class _PreparedQueries(Graph):
-    """One collection's graph whose SPARQL texts are parsed once.
+class ValidationGraph(Graph):
+    """One collection's triples, in a graph whose SPARQL texts are parsed once.
 
     pyshacl runs each SPARQL constraint once per focus node with the same text, and rdflib
-    re-parses the text every time; parsing is 90 % of the cost. The graph is a view on the
-    build's store (one context of it), so nothing is copied.
+    re-parses the text every time; parsing would be most of the cost.
     """
 
-    def __init__(self, dataset: Dataset, identifier: URIRef) -> None:
-        super().__init__(store=dataset.store, identifier=identifier)
-        self.namespace_manager = dataset.namespace_manager
+    def __init__(self, identifier: URIRef) -> None:
+        super().__init__(identifier=identifier)
+        for prefix, ns in PREFIXES.items():
+            self.bind(prefix, ns)
         self._prepared: dict[tuple[str, tuple[tuple[str, str], ...]], Query] = {}
 
     def query(self, query_object, *args, initNs=None, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N803
@@ -125,27 +126,89 @@ def shape_codes() -> dict[Node, str]:
 
 
 def validate(
-    dataset: Dataset,
+    graphs: Sequence[ValidationGraph],
     diagnostics: Iterable[Diagnostic],
     files: dict[str, URIRef],
     *,
     workers: int = 1,
 ) -> Report:
-    """Validate each collection graph of ``dataset`` and merge in the reader's findings.
+    """Validate built collection graphs and merge in the reader's findings."""
+    sources = [(len(g), _constant(g)) for g in graphs]
+    return Validation(sources, diagnostics, files, workers=workers).report()
+
+
+GraphSource = tuple[int, Callable[[], ValidationGraph]]
+"""A collection's graph to be: its size in triples and the function that builds it."""
+
+
+class Validation:
+    """A validation under way; with ``workers > 1`` it runs beside the caller.
 
     ``files`` maps each seed's display path to its mk:SeedFile IRI. Collections are checked
-    independently (every shape is scoped to one codebook), so with ``workers > 1`` they are
-    checked in forked processes that share the built graph instead of copying it.
+    independently (every shape is scoped to one codebook), in forked processes:
+
+    * with at least as many collections as workers, each process builds the graphs of the
+      collections it is given and checks them with every shape, so even building the rdflib
+      graphs is spread over the cores;
+    * with fewer, the graphs are built here and the shapes are split into groups of about
+      equal cost; the (collection, group) jobs are shared with the workers, not copied.
+
+    Jobs go out largest first, so the last to start are small ones and the workers finish
+    together. Meanwhile the caller's process is free (a build loads its store then), and
+    :meth:`report` waits.
     """
-    names = [g.identifier for g in dataset.graphs() if len(g) and isinstance(g.identifier, URIRef)]
-    jobs = [(dataset, name, files) for name in names]
-    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # Forked workers inherit the jobs (and the built graph) instead of unpickling them.
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(workers, len(jobs)), _share, (jobs,)) as pool:
-            parts = pool.map(_validate_shared, range(len(jobs)))
-    else:
-        parts = [_validate_graph(*job) for job in jobs]
+
+    def __init__(
+        self,
+        sources: Sequence[GraphSource],
+        diagnostics: Iterable[Diagnostic],
+        files: dict[str, URIRef],
+        *,
+        workers: int = 1,
+    ) -> None:
+        self.diagnostics = list(diagnostics)
+        self.files = files
+        sources = sorted((s for s in sources if s[0]), key=lambda s: -s[0])
+        parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+        self._jobs: list[_Job]
+        if not parallel or len(sources) >= workers:
+            self._jobs = [(build, None, files) for _size, build in sources]
+        else:
+            built = [(size, build()) for size, build in sources]
+            jobs = sorted(
+                (
+                    (_constant(graph), group, size * weight)
+                    for size, graph in built
+                    for group, weight in shape_groups(3 * workers)
+                ),
+                key=lambda job: -job[2],
+            )
+            self._jobs = [(graph, group, files) for graph, group, _cost in jobs]
+        self._pool: Pool | None = None
+        self._pending: AsyncResult[list[_Part]] | None = None
+        if parallel and len(self._jobs) > 1:
+            ctx = multiprocessing.get_context("fork")
+            self._pool = ctx.Pool(min(workers, len(self._jobs)), _share, (self._jobs,))
+            jobs_count = len(self._jobs)
+            self._pending = self._pool.map_async(_validate_shared, range(jobs_count), chunksize=1)
+
+    def report(self) -> Report:
+        if self._pending is not None and self._pool is not None:
+            try:
+                parts = self._pending.get()
+            finally:
+                self._pool.close()
+                self._pool.join()
+        else:
+            parts = [_run(*job) for job in self._jobs]
+        return _merge(parts, self.diagnostics, self.files)
+
+
+def _constant(graph: ValidationGraph) -> Callable[[], ValidationGraph]:
+    return lambda: graph
+
+
+def _merge(parts: list[_Part], diagnostics: list[Diagnostic], files: dict[str, URIRef]) -> Report:
     report = Report(graph=Graph())
     results = report.graph
     for findings, triples in parts:
@@ -173,8 +236,37 @@ def validate(
     return report
 
 
+@cache
+def shape_groups(count: int) -> list[tuple[list[str] | None, int]]:
+    """The shapes in up to ``count`` groups of about equal cost, each with its weight.
+
+    A shape with a SPARQL constraint costs about as much as ten core ones; a SPARQL target,
+    which picks few focus nodes, halves that.
+    """
+    g = shapes_graph()
+    shapes = sorted(
+        {str(s) for s in g.subjects(RDF.type, SH.NodeShape)}
+        | {str(s) for s in g.subjects(RDF.type, SH.PropertyShape)}
+    )
+
+    def weight(iri: str) -> int:
+        node = URIRef(iri)
+        if (node, SH.sparql, None) not in g:
+            return 1
+        return 5 if (node, SH.target, None) in g else 10
+
+    groups: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for iri in sorted(shapes, key=lambda i: (-weight(i), i)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(iri)
+        loads[lightest] += weight(iri)
+    return [(group, load) for group, load in zip(groups, loads, strict=True) if group]
+
+
 _Triple = tuple[Node, Node, Node]
-_Job = tuple[Dataset, URIRef, dict[str, URIRef]]
+_Part = tuple[list["Finding"], list[_Triple]]
+_Job = tuple[Callable[[], ValidationGraph], list[str] | None, dict[str, URIRef]]
 _SHARED: dict[str, list[_Job]] = {}
 
 
@@ -182,14 +274,19 @@ def _share(jobs: list[_Job]) -> None:
     _SHARED["jobs"] = jobs
 
 
-def _validate_shared(index: int) -> tuple[list[Finding], list[_Triple]]:
-    return _validate_graph(*_SHARED["jobs"][index])
+def _validate_shared(index: int) -> _Part:
+    return _run(*_SHARED["jobs"][index])
+
+
+def _run(
+    build: Callable[[], ValidationGraph], shapes: list[str] | None, files: dict[str, URIRef]
+) -> _Part:
+    return _validate_graph(build(), shapes, files)
 
 
 def _validate_graph(
-    dataset: Dataset, name: URIRef, files: dict[str, URIRef]
+    graph: ValidationGraph, shapes: list[str] | None, files: dict[str, URIRef]
 ) -> tuple[list[Finding], list[_Triple]]:
-    graph = _PreparedQueries(dataset, name)
     _conforms, results, text = pyshacl.validate(
         graph,
         shacl_graph=shapes_graph(),
@@ -197,7 +294,9 @@ def _validate_graph(
         abort_on_first=False,
         allow_infos=True,
         allow_warnings=True,
-        advanced=False,
+        advanced=True,  # SPARQL targets (SHACL-AF); no rules are defined, nothing is inferred
+        inplace=True,  # the graph is built for this check alone: no copy
+        use_shapes=shapes,
         do_owl_imports=False,
         meta_shacl=False,
     )

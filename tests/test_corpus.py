@@ -27,6 +27,10 @@ def _coll(b: Build, name: str) -> Collection:
     return next(c for c in b.corpus.collections if c.name == name)
 
 
+def _graph(b: Build, iri: str) -> Graph:
+    return next(g for g in b.graphs if g.identifier == URIRef(iri))
+
+
 def _kinds(c: Collection) -> Counter[CodeKind | None]:
     return Counter(code.kind for code in c.codes.values())
 
@@ -166,13 +170,13 @@ def test_reader_and_shapes_agree(corpus_build: Build, corpus_report: Report) -> 
 
 def test_graphs_are_named_by_collection(corpus_build: Build) -> None:
     base = corpus_build.settings.base_iri
-    names = {g.identifier for g in corpus_build.dataset.graphs() if len(g)}
+    names = {g.identifier for g in corpus_build.graphs if len(g)}
     assert names == {Minter(base, SS).collection, Minter(base, DP).collection}
     # s1 exists in both studies and stays two sources
     s1 = {Minter(base, c).source("s1") for c in (SS, DP)}
     assert len(s1) == 2
     for iri in s1:
-        assert sum(len(list(g.triples((iri, None, None)))) for g in corpus_build.dataset.graphs())
+        assert sum(len(list(g.triples((iri, None, None)))) for g in corpus_build.graphs)
 
 
 @pytest.fixture(scope="module")
@@ -186,16 +190,16 @@ def test_round_trip_in_every_format(
 ) -> None:
     """The graph written in each format re-parses (in rdflib) to the graph that was built."""
     data = corpus_snapshot.serialize(fmt)
-    built = corpus_build.dataset
+    built = corpus_build.graphs
     if fmt.quads:
         back = Dataset()
         back.parse(data=data, format=_RDFLIB[fmt.name])
-        for graph in built.graphs():
+        for graph in built:
             if len(graph):
                 assert set(back.graph(graph.identifier)) == set(graph), graph.identifier
     else:
         back_graph = Graph().parse(data=data, format=_RDFLIB[fmt.name])
-        union = {t for g in built.graphs() for t in g}
+        union = {t for g in built for t in g}
         assert not any(isinstance(t, BNode) for triple in union for t in triple)
         assert set(back_graph) == union
 
@@ -212,14 +216,14 @@ _RDFLIB = {
 
 def test_isomorphic_after_turtle_round_trip(corpus_build: Build, corpus_snapshot: Snapshot) -> None:
     for info in corpus_snapshot.info.collections:
-        built = corpus_build.dataset.graph(URIRef(info.graph))
+        built = _graph(corpus_build, info.graph)
         turtle = corpus_snapshot.serialize(FORMATS[0], info.name)
         assert isomorphic(Graph().parse(data=turtle, format="turtle"), built)
 
 
 def test_snapshot_counts_match_the_graph(corpus_build: Build, corpus_snapshot: Snapshot) -> None:
     for info in corpus_snapshot.info.collections:
-        assert info.triples == len(corpus_build.dataset.graph(URIRef(info.graph)))
+        assert info.triples == len(_graph(corpus_build, info.graph))
     assert corpus_snapshot.class_counts(DP)["mk:ForceImpact"] == 93
     assert corpus_snapshot.class_counts()["mk:Quote"] == 1384 + 537
 

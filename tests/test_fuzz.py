@@ -14,10 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.config import Settings
 from app.model import Corpus, Note
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
-from app.pipeline import to_dataset
+from app.pipeline import Build, store
+from app.rdf.formats import FORMATS
 
 HEADER = "# s\n7\n## url\nhttps://example.org/a\n## title\nA title\n\n**AXIAL CODING TRACE:**\n"
 FENCE = "```python\n{body}\n```\n"
@@ -140,10 +142,12 @@ def test_any_note_reads_and_maps_to_rdf(pieces: list[str], noise: str) -> None:
         assert d.line >= 0
         assert d.code
         assert d.message
-    dataset = to_dataset(Corpus(collections=[coll]), "https://example.org/kg/")
-    for graph in dataset.graphs():
-        graph.serialize(format="nt")  # every literal is serialisable,
-        graph.serialize(format="xml")  # even in XML, which forbids most control characters
+    built = Build(Corpus(collections=[coll]), Settings(base_iri="https://example.org/kg/"), "k")
+    for graph in built.graphs:
+        graph.serialize(format="xml")  # rdflib's RDF/XML forbids most control characters
+    snapshot = store(built)
+    for fmt in FORMATS:
+        snapshot.serialize(fmt)  # and every Oxigraph format carries every literal
 
 
 @settings(max_examples=200, deadline=timedelta(seconds=5))

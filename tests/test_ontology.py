@@ -79,7 +79,7 @@ def test_shapes_only_use_declared_terms(ontology: Graph, shapes: Graph) -> None:
 
 def test_data_only_uses_declared_terms(ontology: Graph, corpus_build: Build) -> None:
     declared = _declared(ontology)
-    for graph in corpus_build.dataset.graphs():
+    for graph in corpus_build.graphs:
         for triple in graph:
             for t in triple:
                 if isinstance(t, URIRef) and str(t).startswith(NS):

@@ -46,7 +46,7 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from app.namespaces import PREFIXES
-from app.validate import Finding, Level, validate
+from app.validate import Finding, Level, ValidationGraph, validate
 from app.vocab import MK
 
 CASES = Path(__file__).resolve().parent / "fixtures" / "shapes"
@@ -90,7 +90,7 @@ class Expectation:
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    data: Dataset
+    data: list[ValidationGraph]
     expected: list[Expectation]
 
 
@@ -155,7 +155,14 @@ def load_case(path: Path) -> Case:
     assert not stray, f"{where}: expectation subjects without mk:findingCode: {stray}"
     assert all(isinstance(n, BNode) for n in nodes), f"{where}: expectations are blank nodes"
     expected = [_expectation(expected_graph, node, where) for node in nodes]
-    return Case(ds, expected)
+    graphs = []
+    for name in names:
+        assert isinstance(name, URIRef)
+        graph = ValidationGraph(name)
+        for triple in ds.graph(name):
+            graph.add(triple)
+        graphs.append(graph)
+    return Case(graphs, expected)
 
 
 def _match(expected: list[Expectation], findings: list[Finding]) -> dict[int, int]:

@@ -6,28 +6,39 @@ store a matter of seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from app.iris import Minter
-from app.model import Collection
-from app.rdf.mapping import collection_triples
+from app.rdf.mapping import Triple
 
 
 class _Terms:
+    """rdflib term -> Oxigraph term, each distinct term converted once."""
+
     def __init__(self) -> None:
-        self.iris: dict[str, ox.NamedNode] = {}
+        self.cache: dict[Node, ox.NamedNode | ox.Literal | ox.BlankNode] = {}
 
     def iri(self, value: str) -> ox.NamedNode:
-        node = self.iris.get(value)
+        node = self.cache.get(URIRef(value))
         if node is None:
-            node = self.iris[value] = ox.NamedNode(value)
+            node = ox.NamedNode(value)
+            self.cache[URIRef(value)] = node
+        assert isinstance(node, ox.NamedNode)
         return node
 
     def __call__(self, term: Node) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+        found = self.cache.get(term)
+        if found is None:
+            found = self.cache[term] = self._convert(term)
+        return found
+
+    def _convert(self, term: Node) -> ox.NamedNode | ox.Literal | ox.BlankNode:
         if isinstance(term, URIRef):
-            return self.iri(str(term))
+            return ox.NamedNode(str(term))
         if isinstance(term, Literal):
             if term.language:
                 return ox.Literal(str(term), language=term.language)
@@ -46,11 +57,11 @@ class Converter:
         self.base = base
         self.terms = _Terms()
 
-    def collection(self, coll: Collection) -> list[ox.Quad]:
+    def quads(self, collection: str, triples: Iterable[Triple]) -> list[ox.Quad]:
         """The collection's triples, in the named graph of the collection."""
         convert = self.terms
-        graph = convert.iri(str(Minter(self.base, coll.name).collection))
+        graph = convert.iri(str(Minter(self.base, collection).collection))
         return [
             ox.Quad(convert(s), convert(p), convert(o), graph)  # type: ignore[arg-type]
-            for s, p, o in collection_triples(coll, self.base)
+            for s, p, o in triples
         ]
