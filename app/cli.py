@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -26,13 +26,17 @@ from rich.table import Table
 
 from app import __version__
 from app.config import Settings
-from app.extraction import extraction, json_schema
-from app.pipeline import Build, build, check, read, store
-from app.pipeline import Progress as ProgressHook
+from app.model import Level
 from app.rdf.formats import BY_EXTENSION, FORMATS, RdfFormat
-from app.seeds import SeedFile
-from app.stats import counts
-from app.validate import Finding, Level, Report
+
+if TYPE_CHECKING:
+    from app.pipeline import Build
+    from app.pipeline import Progress as ProgressHook
+    from app.seeds import SeedFile
+    from app.validate import Finding, Report
+
+# Commands import the stages they run when they run them: `meshkg serve` reopening a stored
+# snapshot never loads rdflib or pyshacl, so it answers its first query in about a second.
 
 cli = typer.Typer(
     name="meshkg",
@@ -137,6 +141,8 @@ def _progress(enabled: bool) -> Iterator[ProgressHook | None]:
 
 
 def _build(seeds: list[Path], settings: Settings) -> Build:
+    from app.pipeline import build
+
     _check_paths(seeds)
     with _progress(True) as hook:
         return build(seeds, settings, progress=hook)
@@ -178,6 +184,8 @@ def build_command(
     workers: Workers = None,
 ) -> None:
     """Build the graph of SEEDS and write it (.ttl .nt .jsonld .rdf .trig .nq) or store it."""
+    from app.pipeline import store
+
     if output is None and store_path is None:
         _fail("give an output file (-o FILE) or a snapshot folder (--store PATH)")
     rdf_format = _output_format(output, fmt) if output is not None else None
@@ -241,6 +249,8 @@ def validate_command(
     workers: Workers = None,
 ) -> None:
     """Check SEEDS with the SHACL shapes and the reader; exit 1 on any Violation."""
+    from app.pipeline import check
+
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
     report = check(built)
@@ -319,6 +329,9 @@ def parse_command(
     workers: Workers = None,
 ) -> None:
     """Show what the reader extracts from SEEDS (sources, codes, relations, diagnostics)."""
+    from app.extraction import extraction, json_schema
+    from app.pipeline import read
+
     if schema:
         out.print_json(data=json_schema())
         return
@@ -373,6 +386,9 @@ def stats_command(
     workers: Workers = None,
 ) -> None:
     """Count what SEEDS hold, per collection, and the triples per class of their graph."""
+    from app.pipeline import store
+    from app.stats import counts
+
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
     snap = store(built)
@@ -422,6 +438,96 @@ def stats_command(
         ctable.add_row(c, *[str(r.classes.get(c, 0)) for r in rows])
     out.print(ctable)
     out.print(f"{snap.info.triples:,} triples in all")
+
+
+@cli.command("serve")
+def serve_command(
+    seeds: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Seed files or folders (default: seeds).", show_default=False),
+    ] = None,
+    store_path: StorePath = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8000,
+    query_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--query-timeout",
+            help="Seconds a SPARQL query may run [default 10].",
+            show_default=False,
+        ),
+    ] = None,
+    result_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--result-limit",
+            help="Rows a SPARQL result may hold [default 10000].",
+            show_default=False,
+        ),
+    ] = None,
+    query_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--query-workers",
+            min=1,
+            help="Query processes [default: cores, at least 2].",
+            show_default=False,
+        ),
+    ] = None,
+    memory_quads: Annotated[
+        int | None,
+        typer.Option(
+            "--memory-quads",
+            help="Serve a stored snapshot of up to this many quads from memory, a larger one "
+            "from disk [default 1000000; 0: always from disk].",
+            show_default=False,
+        ),
+    ] = None,
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+    workers: Workers = None,
+) -> None:
+    """Serve the graph of SEEDS: SPARQL, JSON API, linked data and dumps (read-only)."""
+    import uvicorn
+
+    from app.api.app import create_app
+    from app.store import reopen
+
+    seeds = seeds or [Path("seeds")]
+    settings = _settings(base_iri, set_aside, workers)
+    overrides = {
+        k: v
+        for k, v in {
+            "query_timeout": query_timeout,
+            "result_limit": result_limit,
+            "query_workers": query_workers,
+            "memory_quads": memory_quads,
+        }.items()
+        if v is not None
+    }
+    if overrides:
+        try:
+            settings = Settings(**(settings.model_dump() | overrides))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    _check_paths(seeds)
+    snapshot = reopen(seeds, settings, store_path) if store_path is not None else None
+    how = f"reopened from {store_path}"
+    if snapshot is None:
+        from app.pipeline import open_or_build
+
+        with _progress(True) as hook:
+            snapshot, _ = open_or_build(seeds, settings, store_path, progress=hook)
+        how = "built"
+    if snapshot.on_disk and snapshot.info.triples <= settings.memory_quads:
+        snapshot = snapshot.into_memory()
+    how += ", served from disk" if snapshot.on_disk else ", served from memory"
+    err.print(
+        f"{how}: {snapshot.info.triples:,} triples in {len(snapshot.info.collections)} "
+        f"collection(s); serving on http://{host}:{port}/ (Ctrl-C stops)"
+    )
+    uvicorn.run(create_app(snapshot, settings), host=host, port=port, log_level="warning")
 
 
 def _version(value: bool) -> None:

@@ -15,7 +15,7 @@ from app.iris import DEFAULT_BASE, check_base
 
 
 class Settings(BaseSettings):
-    """What a build depends on besides the seeds themselves."""
+    """What a build and the service depend on besides the seeds themselves."""
 
     model_config = SettingsConfigDict(env_prefix="MESHKG_", extra="ignore")
 
@@ -28,9 +28,47 @@ class Settings(BaseSettings):
     workers: int = 0
     """Processes for reading and validating; 0 means one per CPU core."""
 
+    query_timeout: float = 10.0
+    """Seconds a SPARQL query may run before it is stopped (its worker process is replaced)."""
+
+    result_limit: int = 10_000
+    """Rows (or triples) a SPARQL result may hold; a longer one is cut and says so."""
+
+    query_workers: int = 0
+    """Processes that evaluate SPARQL queries; 0 means one per core, at least two."""
+
+    memory_quads: int = 1_000_000
+    """A stored snapshot of at most this many quads is served from a copy in memory (queries
+    3-5x faster); a larger one from disk (small memory, start-up in about a second)."""
+
+    @property
+    def query_processes(self) -> int:
+        return self.query_workers if self.query_workers > 0 else max(2, os.cpu_count() or 1)
+
     @property
     def processes(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    @field_validator("query_timeout")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("query_timeout must be between 0 and 3600 seconds")
+        return value
+
+    @field_validator("result_limit")
+    @classmethod
+    def _limit(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("result_limit must be at least 1")
+        return value
+
+    @field_validator("memory_quads")
+    @classmethod
+    def _memory(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("memory_quads must be 0 (always serve from disk) or more")
+        return value
 
     @field_validator("base_iri")
     @classmethod

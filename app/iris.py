@@ -24,11 +24,13 @@ Layout under the base (default :data:`DEFAULT_BASE`)::
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 from urllib.parse import quote, unquote
 
-from rdflib import URIRef
+T = TypeVar("T", bound=str)
 
 DEFAULT_BASE = "https://w3id.org/meshkg/id/"
 
@@ -58,73 +60,72 @@ def check_base(base: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Minter:
-    """Mints the IRIs of one collection under a base."""
+class Minter(Generic[T]):
+    """Mints the IRIs of one collection under a base, as ``term`` makes them.
+
+    ``term`` is ``str`` where an IRI is only text (the service) and a cached rdflib ``URIRef``
+    where triples are made, so the layout lives here once and this module needs no rdflib.
+    """
 
     base: str
     collection_name: str
+    term: Callable[[str], T]
 
-    def _iri(self, *parts: str) -> URIRef:
+    def _iri(self, *parts: str) -> T:
         path = "/".join(segment(p) for p in (self.collection_name, *parts))
-        return _uri(self.base + path)
+        return self.term(self.base + path)
 
     @property
-    def collection(self) -> URIRef:
+    def collection(self) -> T:
         return self._iri()
 
     @property
-    def codebook(self) -> URIRef:
-        return _uri(self._iri() + "/codebook")
+    def codebook(self) -> T:
+        return self.term(self._iri() + "/codebook")
 
-    def file(self, name: str) -> URIRef:
-        return _uri(self._iri() + "/file/" + segment(name))
+    def file(self, name: str) -> T:
+        return self.term(self._iri() + "/file/" + segment(name))
 
-    def location(self, name: str, line: int) -> URIRef:
-        return location_of(self.file(name), line)
+    def location(self, name: str, line: int) -> T:
+        return self.term(location_of(self.file(name), line))
 
-    def source(self, sid: str) -> URIRef:
-        return _uri(self._iri() + "/source/" + segment(sid))
+    def source(self, sid: str) -> T:
+        return self.term(self._iri() + "/source/" + segment(sid))
 
-    def header_record(self, sid: str) -> URIRef:
-        return _uri(self.source(sid) + "/header")
+    def header_record(self, sid: str) -> T:
+        return self.term(self.source(sid) + "/header")
 
-    def trace_record(self, sid: str) -> URIRef:
-        return _uri(self.source(sid) + "/trace")
+    def trace_record(self, sid: str) -> T:
+        return self.term(self.source(sid) + "/trace")
 
-    def quote(self, sid: str, position: int) -> URIRef:
-        return _uri(f"{self.source(sid)}/quote/{position}")
+    def quote(self, sid: str, position: int) -> T:
+        return self.term(f"{self.source(sid)}/quote/{position}")
 
-    def block(self, sid: str, index: int) -> URIRef:
-        return _uri(f"{self.source(sid)}/block/{index + 1}")
+    def block(self, sid: str, index: int) -> T:
+        return self.term(f"{self.source(sid)}/block/{index + 1}")
 
-    def code(self, ident: str) -> URIRef:
-        return _uri(self._iri() + "/code/" + segment(ident))
+    def code(self, ident: str) -> T:
+        return self.term(self._iri() + "/code/" + segment(ident))
 
-    def definition(self, ident: str, file: str, line: int) -> URIRef:
-        return _uri(f"{self.code(ident)}/definition/{segment(file)}/{line}")
+    def definition(self, ident: str, file: str, line: int) -> T:
+        return self.term(f"{self.code(ident)}/definition/{segment(file)}/{line}")
 
-    def impact(self, solution: str, force: str, level: str) -> URIRef:
+    def impact(self, solution: str, force: str, level: str) -> T:
         tail = "/".join(segment(p) for p in (solution, force, level))
-        return _uri(self._iri() + "/impact/" + tail)
+        return self.term(self._iri() + "/impact/" + tail)
 
-    def option(self, decision: str, option: str, name: str) -> URIRef:
+    def option(self, decision: str, option: str, name: str) -> T:
         tail = "/".join((segment(decision), segment(option), name_hash(name)))
-        return _uri(self._iri() + "/option/" + tail)
+        return self.term(self._iri() + "/option/" + tail)
 
-    def dependency(self, solution: str, kind: str, required: str) -> URIRef:
+    def dependency(self, solution: str, kind: str, required: str) -> T:
         tail = "/".join(segment(p) for p in (solution, kind, required))
-        return _uri(self._iri() + "/dependency/" + tail)
+        return self.term(self._iri() + "/dependency/" + tail)
 
 
-def location_of(file: URIRef, line: int) -> URIRef:
+def location_of(file: str, line: int) -> str:
     """A line of a seed file: ``{file}#L{line}``."""
-    return _uri(f"{file}#L{line}")
-
-
-@lru_cache(maxsize=1 << 17)
-def _uri(text: str) -> URIRef:
-    """rdflib checks every IRI it is given; the same IRIs are minted many times over."""
-    return URIRef(text)
+    return f"{file}#L{line}"
 
 
 def split(base: str, iri: str) -> tuple[str, ...] | None:

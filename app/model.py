@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar, get_args
 
 T = TypeVar("T")
 
@@ -24,6 +24,14 @@ class Severity(StrEnum):
     """How bad a finding is; ``error`` means content could not be kept."""
 
     ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Level(StrEnum):
+    """Severities of a validation report (SHACL's), in the order a reader acts on them."""
+
+    VIOLATION = "violation"
     WARNING = "warning"
     INFO = "info"
 
@@ -144,7 +152,7 @@ class Source:
         return fallback
 
 
-SOURCE_TYPES = (
+SourceTypeName = Literal[
     "Discussion Forum Post",
     "General Audience Article",
     "Practitioner Audience Article",
@@ -154,7 +162,10 @@ SOURCE_TYPES = (
     "Slides",
     "Video Streaming",
     "Interview",
-)
+]
+"""The source types as the notes write them: the ``skos:notation`` of each ``mk:SourceTypes``
+term (a test keeps the two equal). A ``Literal`` so the JSON API's OpenAPI can list them."""
+SOURCE_TYPES: tuple[str, ...] = get_args(SourceTypeName)
 AUTHOR_TYPES = ("Practitioner", "Mixed", "Academic", "Unknown")
 
 

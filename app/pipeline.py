@@ -29,10 +29,11 @@ from app.model import Collection, Corpus, Note
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
 from app.rdf.mapping import Triple, collection_triples
-from app.rdf.oxigraph import Converter
-from app.seeds import CollectionFiles, SeedFile, discover, fingerprint, read_bytes
-from app.store import CollectionInfo, Snapshot, SnapshotInfo, current_key
+from app.rdf.oxigraph import Converter, ontology_quads
+from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
+from app.store import CollectionInfo, Snapshot, SnapshotInfo, reopen, snapshot_key
 from app.validate import GraphSource, Report, Validation, ValidationGraph
+from app.vocab import uri
 
 Progress = Callable[[SeedFile, int, int], None]
 """Called after each seed file with the file, files done and files in all."""
@@ -88,7 +89,7 @@ class Build:
                 triples: Iterable[Triple] = self._triples[coll.name]
             else:
                 triples = collection_triples(coll, base)
-            graph = ValidationGraph(Minter(base, coll.name).collection)
+            graph = ValidationGraph(Minter(base, coll.name, uri).collection)
             graph.addN((s, p, o, graph) for s, p, o in triples)
         return graph
 
@@ -210,13 +211,6 @@ def _drop_set_aside(note: Note) -> None:
     note.dependencies = [d for d in note.dependencies if not d.in_string]
 
 
-def snapshot_key(found: list[CollectionFiles], settings: Settings) -> str:
-    """What a snapshot depends on: the seeds, the program and the settings of the graph."""
-    return fingerprint(
-        found, f"meshkg {__version__}", settings.base_iri, str(settings.include_set_aside)
-    )
-
-
 def build(
     paths: list[Path],
     settings: Settings | None = None,
@@ -230,7 +224,7 @@ def build(
     key = snapshot_key(found, settings)
     corpus = read(paths, settings, progress=progress, timings=timings)
     files = {
-        note.file: Minter(settings.base_iri, coll.name).file(note.name)
+        note.file: Minter(settings.base_iri, coll.name, uri).file(note.name)
         for coll in corpus.collections
         for note in coll.notes
     }
@@ -275,20 +269,22 @@ def store(built: Build, root: Path | None = None) -> Snapshot:
             collections.append(
                 CollectionInfo(
                     name=coll.name,
-                    graph=str(Minter(base, coll.name).collection),
+                    graph=Minter(base, coll.name, str).collection,
                     title=coll.title,
                     description=coll.description,
                     triples=len(coll_quads),
                     sources=len(coll.sources),
                 )
             )
+        data_triples = len(all_quads)
+        all_quads.extend(ontology_quads())
         info = SnapshotInfo(
             key=built.key,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             meshkg=__version__,
             base_iri=base,
             collections=tuple(collections),
-            triples=len(all_quads),
+            triples=data_triples,
             timings={k: round(v, 4) for k, v in built.timings.items()},
         )
         if root is None:
@@ -307,10 +303,7 @@ def open_or_build(
 
     Returns the build too when one was made (``None`` when a stored snapshot was reused).
     """
-    if root is not None:
-        found, _ = discover(paths)
-        key = snapshot_key(found, settings)
-        if current_key(root) == key or (root / "snapshots" / key / "meta.json").is_file():
-            return Snapshot.open(root, key), None
+    if root is not None and (snapshot := reopen(paths, settings, root)) is not None:
+        return snapshot, None
     built = build(paths, settings, progress=progress)
     return store(built, root), built

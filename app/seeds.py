@@ -65,19 +65,27 @@ def discover(paths: list[Path]) -> tuple[list[CollectionFiles], list[Diagnostic]
     collections: dict[str, CollectionFiles] = {}
     seen: set[Path] = set()
 
-    def add(file: Path, folder: Path) -> None:
-        real = file.resolve()
+    cwd = Path.cwd().resolve()
+
+    def add(file: Path, folder: Path, real_folder: Path) -> None:
+        # one resolve per folder, not per file: discovering 10 000 notes takes milliseconds
+        linked = file.is_symlink()
+        real = file.resolve() if linked else real_folder / file.name
         if real in seen:
             return
         seen.add(real)
-        name = folder.resolve().name or "seeds"
+        name = real_folder.name or "seeds"
         coll = collections.get(name)
         if coll is None:
             coll = collections[name] = CollectionFiles(name)
-        if folder.resolve() not in coll.folders:
-            coll.folders.append(folder.resolve())
+        if real_folder not in coll.folders:
+            coll.folders.append(real_folder)
             _read_metadata(coll, folder, found)
-        coll.files.append(SeedFile(file, display_path(file), file.name, name))
+        try:
+            shown = str(real.relative_to(cwd))
+        except ValueError:
+            shown = str(file)
+        coll.files.append(SeedFile(file, shown, file.name, name))
 
     for path in paths:
         if not path.exists():
@@ -85,14 +93,16 @@ def discover(paths: list[Path]) -> tuple[list[CollectionFiles], list[Diagnostic]
                 Diagnostic(Severity.ERROR, "missing-path", str(path), 0, "no such file or folder")
             )
         elif path.is_file():
-            add(path, path.parent)
+            add(path, path.parent, path.parent.resolve())
         else:
             for folder, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                here = Path(folder)
+                real_here = here.resolve()
                 for fname in sorted(files):
-                    candidate = Path(folder) / fname
+                    candidate = here / fname
                     if is_seed(candidate):
-                        add(candidate, Path(folder))
+                        add(candidate, here, real_here)
     return sorted(collections.values(), key=lambda c: c.name), found
 
 
@@ -145,7 +155,11 @@ def fingerprint(found: list[CollectionFiles], *settings: str) -> str:
         for text in (coll.title, coll.description):
             digest.update((text or "").encode("utf-8", "surrogatepass") + b"\0")
         for seed in sorted(coll.files, key=lambda s: (s.name, s.display)):
-            data, problem = read_bytes(seed)
-            content = hashlib.sha256(data).hexdigest() if data is not None else f"!{problem}"
+            content = _content_hash(seed)
             digest.update(f"{seed.name}\0{content}\0".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:32]
+
+
+def _content_hash(seed: SeedFile) -> str:
+    data, problem = read_bytes(seed)
+    return hashlib.sha256(data).hexdigest() if data is not None else f"!{problem}"

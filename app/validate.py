@@ -15,7 +15,6 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cache
 from multiprocessing.pool import AsyncResult, Pool
 
@@ -26,19 +25,11 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
+from app.bundled import shapes_path
 from app.iris import location_of
-from app.model import Diagnostic, Severity
+from app.model import Diagnostic, Level, Severity
 from app.namespaces import PREFIXES
-from app.vocab import MK, shapes_path
-
-
-class Level(StrEnum):
-    """SHACL severities, in the order a reader should act on them."""
-
-    VIOLATION = "violation"
-    WARNING = "warning"
-    INFO = "info"
-
+from app.vocab import MK, uri
 
 _SH_LEVEL = {SH.Violation: Level.VIOLATION, SH.Warning: Level.WARNING, SH.Info: Level.INFO}
 _LEVEL_SH = {v: k for k, v in _SH_LEVEL.items()}
@@ -362,7 +353,7 @@ class _ReaderFocus:
         iri = self.files.get(file)
         if iri is None:
             return Literal(f"{file}:{line}" if line else file)
-        return location_of(iri, line) if line else iri
+        return uri(location_of(iri, line)) if line else iri
 
 
 class _Locator:

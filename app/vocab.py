@@ -9,9 +9,7 @@ mapping touches them hundreds of thousands of times per build.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
-from pathlib import Path
+from functools import lru_cache
 
 from rdflib import Namespace, URIRef
 
@@ -181,19 +179,8 @@ DEPENDENCY_CONCEPT: dict[str, URIRef] = {
 }
 
 
-def _resource(name: str) -> Path:
-    """The bundled copy in an installed wheel, else the source tree's top-level folder."""
-    bundled = files("app") / name
-    if bundled.is_dir():
-        return Path(str(bundled))
-    return Path(__file__).resolve().parent.parent / name
-
-
-@cache
-def ontology_path() -> Path:
-    return _resource("ontology") / "meshkg.ttl"
-
-
-@cache
-def shapes_path() -> Path:
-    return _resource("shapes") / "meshkg-shapes.ttl"
+@lru_cache(maxsize=1 << 17)
+def uri(text: str) -> URIRef:
+    """A minted IRI as an rdflib term; cached, as rdflib checks every IRI it is given and the
+    same IRIs are minted many times over."""
+    return URIRef(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,12 @@ def corpus_build(corpus_dir: Path) -> Build:
 @pytest.fixture(scope="session")
 def corpus_report(corpus_build: Build) -> Report:
     return check(corpus_build)
+
+
+@pytest.fixture(scope="session")
+def corpus_server(corpus_dir: Path) -> Iterator[str]:
+    """The service over the shared corpus, with a short time limit for the limit tests."""
+    from tests.server import running
+
+    with running([corpus_dir], "--query-timeout", "3") as url:
+        yield url

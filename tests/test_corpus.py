@@ -9,14 +9,16 @@ import pytest
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
+from app.config import Settings
 from app.iris import Minter
-from app.model import CodeKind, Collection
+from app.model import CodeKind, Collection, Level
 from app.parse import read_note, resolve
-from app.pipeline import Build, read, read_file, store
+from app.pipeline import Build, build, check, read, read_file, store
 from app.rdf.formats import FORMATS, RdfFormat
 from app.seeds import discover
 from app.store import Snapshot
-from app.validate import Finding, Level, Report
+from app.validate import Finding, Report
+from app.vocab import uri
 
 SS = "self-serve-platform"
 DP = "data-as-a-product"
@@ -171,9 +173,9 @@ def test_reader_and_shapes_agree(corpus_build: Build, corpus_report: Report) -> 
 def test_graphs_are_named_by_collection(corpus_build: Build) -> None:
     base = corpus_build.settings.base_iri
     names = {g.identifier for g in corpus_build.graphs if len(g)}
-    assert names == {Minter(base, SS).collection, Minter(base, DP).collection}
+    assert names == {Minter(base, SS, uri).collection, Minter(base, DP, uri).collection}
     # s1 exists in both studies and stays two sources
-    s1 = {Minter(base, c).source("s1") for c in (SS, DP)}
+    s1 = {Minter(base, c, uri).source("s1") for c in (SS, DP)}
     assert len(s1) == 2
     for iri in s1:
         assert sum(len(list(g.triples((iri, None, None)))) for g in corpus_build.graphs)
@@ -233,6 +235,20 @@ def test_iris_are_stable_across_runs(corpus_dir: Path) -> None:
     second = read([corpus_dir / DP])
     assert list(first.collections[0].codes) == list(second.collections[0].codes)
     ident = "request_access_search_engine"
-    assert Minter("https://example.org/kg/", DP).code(ident) == URIRef(
+    assert Minter("https://example.org/kg/", DP, uri).code(ident) == URIRef(
         f"https://example.org/kg/{DP}/code/{ident}"
     )
+
+
+def _keys(report: Report) -> Counter[tuple[str, str | None, str | None, int | None, str]]:
+    return Counter((f.code, f.focus, f.file, f.line, f.message) for f in report.findings)
+
+
+@pytest.mark.parametrize("folder", ["", DP], ids=["per-collection", "split-by-shapes"])
+def test_parallel_validation_finds_what_one_process_finds(corpus_dir: Path, folder: str) -> None:
+    """Workers per collection, or per group of shapes when collections are fewer than workers."""
+    seeds = [corpus_dir / folder] if folder else [corpus_dir]
+    one = check(build(seeds, Settings(workers=1)))
+    two = check(build(seeds, Settings(workers=2)))
+    assert _keys(one) == _keys(two)
+    assert len(one.graph) == len(two.graph)

@@ -9,8 +9,9 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
+from app.bundled import ontology_path, shapes_path
 from app.pipeline import Build, check
-from app.vocab import MK, ONTOLOGY_IRI, ontology_path, shapes_path
+from app.vocab import MK, ONTOLOGY_IRI
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ def _commands() -> list[str]:
 
 
 def test_readme_opens_with_two_commands() -> None:
-    build, test = _commands()
-    assert "meshkg build seeds" in build
-    assert "pip install" in build
+    serve, test = _commands()
+    assert "meshkg serve seeds" in serve
+    assert "pip install" in serve
     assert "pytest" in test
     assert "pip install" in test
 

@@ -45,8 +45,9 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
+from app.model import Level
 from app.namespaces import PREFIXES
-from app.validate import Finding, Level, ValidationGraph, validate
+from app.validate import Finding, ValidationGraph, validate
 from app.vocab import MK
 
 CASES = Path(__file__).resolve().parent / "fixtures" / "shapes"

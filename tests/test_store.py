@@ -6,6 +6,7 @@ import gzip
 import shutil
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from rdflib import Dataset
@@ -32,7 +33,14 @@ def test_written_snapshot_reopens_read_only(seeds: Path, tmp_path: Path) -> None
     assert (root / "snapshots" / built.key / "meta.json").is_file()
     again = Snapshot.open(root)
     assert again.info == written.info
-    assert len(again.store) == written.info.triples == len(store(built).store)
+    in_memory = store(built)
+    assert len(again.store) == len(in_memory.store)
+    data = sum(
+        len(list(again.store.quads_for_pattern(None, None, None, ox.NamedNode(c.graph))))
+        for c in again.info.collections
+    )
+    assert data == written.info.triples == in_memory.info.triples
+    assert len(again.store) > data  # and the ontology, in a graph of its own
     assert again.class_counts() == written.class_counts()
     quad = ox.Quad(ox.NamedNode("http://x/a"), ox.NamedNode("http://x/b"), ox.Literal("c"))
     with pytest.raises(RuntimeError, match="read-write"):
@@ -119,3 +127,38 @@ def test_unknown_collection_is_a_key_error(seeds: Path) -> None:
     snap = store(build([seeds]))
     with pytest.raises(KeyError):
         snap.serialize(BY_EXTENSION[".ttl"], "no-such-study")
+
+
+def test_a_stored_snapshot_copied_into_memory_holds_the_same_quads(
+    seeds: Path, tmp_path: Path
+) -> None:
+    on_disk = store(build([seeds]), tmp_path / "store")
+    copy = on_disk.into_memory()
+    assert on_disk.on_disk
+    assert not copy.on_disk
+    assert set(copy.store) == set(on_disk.store)
+    assert copy.directory == on_disk.directory  # its dumps are still written once, there
+    assert copy.dump(BY_EXTENSION[".nt"]).path.parent == on_disk.directory / "dumps"
+    assert copy.into_memory() is copy
+
+
+def test_serve_reuses_a_stored_snapshot_until_a_seed_changes(seeds: Path, tmp_path: Path) -> None:
+    """Unchanged seeds reuse the stored snapshot; a changed note makes serve rebuild it."""
+    from tests.server import running
+
+    root = tmp_path / "store"
+    key = store(build([seeds]), root).info.key
+    with running([seeds], "--store", str(root)) as url:
+        info = httpx.get(f"{url}/info").json()["snapshot"]
+        assert info["key"] == key
+        assert info["served_from"] == "memory"  # small: copied into memory
+    with running([seeds], "--store", str(root), "--memory-quads", "0") as url:
+        info = httpx.get(f"{url}/info").json()["snapshot"]
+        assert info["served_from"] == "disk"
+        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/meshkg/ontology#Source> }"
+        answer = httpx.get(f"{url}/sparql", params={"query": query}).json()
+        assert answer["results"]["bindings"][0]["n"]["value"] == "1"
+    note = next(seeds.rglob("*.txt"))
+    note.write_text(note.read_text("utf-8") + "\n> One more quoted passage.\n", "utf-8")
+    with running([seeds], "--store", str(root)) as url:
+        assert httpx.get(f"{url}/info").json()["snapshot"]["key"] != key  # rebuilt

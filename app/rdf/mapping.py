@@ -44,6 +44,7 @@ from app.vocab import (
     MK,
     SCHEMA,
     SOURCE_TYPE_CONCEPT,
+    uri,
 )
 
 Triple = tuple[Node, Node, Node]
@@ -71,7 +72,7 @@ def collection_triples(coll: Collection, base: str) -> Iterator[Triple]:
 class _Mapper:
     def __init__(self, coll: Collection, base: str) -> None:
         self.coll = coll
-        self.m = Minter(base, coll.name)
+        self.m = Minter(base, coll.name, uri)
         self.notes = {n.file: n for n in coll.notes}
         self.locations: set[URIRef] = set()
 

@@ -12,7 +12,9 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
+from app.bundled import ontology_path
 from app.iris import Minter
+from app.namespaces import ONTOLOGY_IRI
 from app.rdf.mapping import Triple
 
 
@@ -60,8 +62,18 @@ class Converter:
     def quads(self, collection: str, triples: Iterable[Triple]) -> list[ox.Quad]:
         """The collection's triples, in the named graph of the collection."""
         convert = self.terms
-        graph = convert.iri(str(Minter(self.base, collection).collection))
+        graph = convert.iri(Minter(self.base, collection, str).collection)
         return [
             ox.Quad(convert(s), convert(p), convert(o), graph)  # type: ignore[arg-type]
             for s, p, o in triples
+        ]
+
+
+def ontology_quads() -> list[ox.Quad]:
+    """The ontology, in its own named graph, so queries can use its labels and notations."""
+    graph = ox.NamedNode(ONTOLOGY_IRI)
+    with ontology_path().open("rb") as handle:
+        return [
+            ox.Quad(t.subject, t.predicate, t.object, graph)
+            for t in ox.parse(handle, format=ox.RdfFormat.TURTLE)
         ]

@@ -1,0 +1,1 @@
+"""The HTTP service: SPARQL 1.1 Protocol, a JSON API and linked data over one snapshot."""

@@ -1,0 +1,102 @@
+"""The FastAPI application over one snapshot: ``create_app(snapshot, settings)``.
+
+Nothing is read from the environment or the disk at import time; ``create_app`` is given what
+it serves. The query worker pool starts with the application and stops with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pyoxigraph as ox
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from app import __version__
+from app.api import errors, read
+from app.api.engine import QueryPool, StoreOpener
+from app.api.pages import STATIC
+from app.api.routes import api, dumps, meta, resources, sparql
+from app.api.service import Service
+from app.config import Settings
+from app.store import Snapshot
+
+DESCRIPTION = """A knowledge graph of data-mesh practices built from grounded-theory field notes:
+which practices address which forces, says who, with what evidence.
+
+* `/sparql`: SPARQL 1.1 Protocol (read-only); every collection is a named graph.
+* `/api/…`: this JSON API, paginated, each resource also as JSON-LD.
+* Data IRIs dereference to HTML or RDF, by `Accept` or by a `.ttl`, `.jsonld`, `.nt`, `.rdf`
+  or `.html` suffix; full dumps under `/dumps`; `/` is the home page.
+"""
+
+
+def _opener(snapshot: Snapshot) -> StoreOpener:
+    """How a query worker gets its store: its own read-only open, or the forked memory."""
+    if snapshot.on_disk and snapshot.directory is not None:
+        path = str(snapshot.directory / "store")
+        return lambda: ox.Store.read_only(path)
+    store = snapshot.store
+    return lambda: store
+
+
+def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
+    pool = QueryPool(_opener(snapshot), settings.query_processes, settings.query_timeout)
+    service = Service(snapshot, settings, pool)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool.start()
+        # the JSON API's tables are built once per snapshot; building them beside the first
+        # requests instead of in the first /api request keeps that request as fast as the rest
+        threading.Thread(target=read.tables, args=(snapshot,), daemon=True).start()
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(
+        title="meshkg",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.service = service
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=False,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["Meshkg-Result-Cut", "ETag", "Link", "Vary", "Content-Location"],
+        max_age=86400,
+    )
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="meshkg API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    app.include_router(sparql.router)
+    app.include_router(api.router)
+    app.include_router(dumps.router)
+    app.include_router(meta.router)
+    app.include_router(resources.router)  # last: it answers the data IRIs' paths
+    return app

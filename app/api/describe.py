@@ -1,0 +1,556 @@
+"""What the document of a data IRI says, and how its HTML page shows it.
+
+A Linked Data client that dereferences an IRI expects the triples *about* it; a reader also
+wants to follow links both ways and to see names rather than IRIs. So a description holds:
+
+* every triple with the IRI as subject, in every collection graph;
+* the triples of its hash IRIs (``{file}#L{n}`` lines of a seed file): a client never sends a
+  fragment, so ``…/file/s_1.md`` is the only document ``…/file/s_1.md#L12`` can be found in;
+* the triples that point at the IRI or at its hash IRIs, capped at :data:`INBOUND_CAP` (a
+  note says so when cut: a document must not look complete when it is not);
+* one hop of context: the labels and classes of everything it links to, so that a page (or a
+  client without a SPARQL endpoint) can name its neighbours.
+
+Everything is read with ``quads_for_pattern`` or with constant queries whose only variable is
+bound through ``substitutions``: no text from a request ever becomes SPARQL text.
+
+The second half of the module turns a description into what ``resource.html`` renders
+(CURIEs, labels, local links, the evidence quotes); it is here rather than in the route so that
+the route only does HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+import pyoxigraph as ox
+
+from app.namespaces import MK, PREFIXES
+
+INBOUND_CAP = 1000
+"""Inbound triples a document holds at most: the codebook of a large study has thousands."""
+
+EVIDENCE_CAP = 1000
+"""Evidence quotes a page shows at most (the query asks for one more, to know it cut)."""
+
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+SKOS_PREF_LABEL = ox.NamedNode(PREFIXES["skos"] + "prefLabel")
+DCTERMS_TITLE = ox.NamedNode(PREFIXES["dcterms"] + "title")
+RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
+MK_LABEL = ox.NamedNode(MK + "label")
+MK_OPTION_NAME = ox.NamedNode(MK + "optionName")
+SCHEMA_TEXT = ox.NamedNode(PREFIXES["schema"] + "text")
+DCTERMS_IDENTIFIER = ox.NamedNode(PREFIXES["dcterms"] + "identifier")
+MK_PATH = ox.NamedNode(MK + "path")
+RDFS_COMMENT = ox.NamedNode(PREFIXES["rdfs"] + "comment")
+MK_CODED_IN = ox.NamedNode(MK + "codedIn")
+_SOURCE_CLASSES = {MK + "Source", MK + "Interview"}
+MK_LINE = ox.NamedNode(MK + "line")
+_COMPOSED = (
+    # (first, joined by, second, then the value of): how a fact with no label reads
+    (MK + "solution", " → ", MK + "force", MK + "impactLevel"),
+    (MK + "dependentSolution", " → ", MK + "requiredSolution", MK + "dependencyKind"),
+    (MK + "decision", ": ", MK + "option", None),
+)
+
+LABEL_PREDICATES: tuple[ox.NamedNode, ...] = (
+    SKOS_PREF_LABEL,
+    DCTERMS_TITLE,
+    RDFS_LABEL,
+    MK_LABEL,
+    MK_OPTION_NAME,
+    SCHEMA_TEXT,
+    DCTERMS_IDENTIFIER,
+    MK_PATH,
+)
+"""Where a name is found, best first; ``schema:text`` (a quote) is shortened to a snippet, and
+a seed file is named by its path."""
+_LABEL_RANK = {p.value: rank for rank, p in enumerate(LABEL_PREDICATES)}
+_CONTEXT_PREDICATES = {p.value for p in LABEL_PREDICATES} | {RDF_TYPE.value}
+SNIPPET = 90
+
+_XSD_STRING = PREFIXES["xsd"] + "string"
+_RDF_LANG_STRING = PREFIXES["rdf"] + "langString"
+
+Graphs = Sequence[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
+
+
+# --- the description ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Description:
+    """The triples a data IRI's document holds, grouped by how they relate to the IRI."""
+
+    iri: ox.NamedNode
+    about: list[ox.Triple]
+    """The IRI as subject."""
+    parts: dict[str, list[ox.Triple]]
+    """Each hash IRI under it (``{iri}#…``) with its triples as subject."""
+    inbound: list[ox.Triple]
+    """The IRI or one of its hash IRIs as object, at most :data:`INBOUND_CAP`."""
+    inbound_total: int
+    context: list[ox.Triple]
+    """Labels and classes of the IRIs linked to."""
+    labels: dict[str, str] = field(default_factory=dict)
+    classes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def cut(self) -> bool:
+        return self.inbound_total > len(self.inbound)
+
+    def triples(self) -> list[ox.Triple]:
+        """Every triple of the document, each once, the IRI's own first."""
+        parts = (t for triples in self.parts.values() for t in triples)
+        chain = (*self.about, *parts, *self.inbound, *self.context)
+        return list(dict.fromkeys(chain))
+
+    def label(self, iri: str, base: str) -> str:
+        """The best name of an IRI the document mentions, else a readable form of the IRI."""
+        return self.labels.get(iri) or fallback_label(iri, base)
+
+
+def _first(quads: Iterable[ox.Quad]) -> bool:
+    return next(iter(quads), None) is not None
+
+
+def exists(store: ox.Store, graphs: Graphs, iri: str) -> bool:
+    """Whether any collection graph has a triple with the IRI as subject or object."""
+    node = ox.NamedNode(iri)
+    return any(
+        _first(store.quads_for_pattern(node, None, None, g))
+        or _first(store.quads_for_pattern(None, None, node, g))
+        for g in graphs
+    )
+
+
+def _subject_triples(store: ox.Store, graphs: Graphs, node: ox.NamedNode) -> list[ox.Triple]:
+    out: dict[ox.Triple, None] = {}
+    for g in graphs:
+        for q in store.quads_for_pattern(node, None, None, g):
+            out[q.triple] = None
+    return list(out)
+
+
+def describe(
+    store: ox.Store,
+    graphs: Graphs,
+    iri: str,
+    *,
+    vocabulary: Graphs = (),
+    cap: int = INBOUND_CAP,
+) -> Description | None:
+    """The document of ``iri`` over the collection ``graphs``, or ``None`` if none mentions it.
+
+    ``vocabulary`` graphs (the ontology) only lend labels and classes to the terms linked to,
+    so that ``mk:Positive`` reads "positive"; they never make an unknown IRI known.
+    """
+    node = ox.NamedNode(iri)
+    about = _subject_triples(store, graphs, node)
+    prefix = iri + "#"
+
+    # Inbound links: all are scanned (they are few per IRI, and hash IRIs hide among their
+    # subjects), but only the first ``cap`` are kept.
+    inbound: dict[ox.Triple, None] = {}
+    total = 0
+    hashes: dict[str, None] = {}
+
+    def take(target: ox.NamedNode) -> None:
+        nonlocal total
+        seen: set[ox.Triple] = set()
+        for g in graphs:
+            for q in store.quads_for_pattern(None, None, target, g):
+                triple = q.triple
+                if triple in seen:
+                    continue
+                seen.add(triple)
+                total += 1
+                if len(inbound) < cap:
+                    inbound[triple] = None
+                subject = triple.subject
+                if isinstance(subject, ox.NamedNode) and subject.value.startswith(prefix):
+                    hashes[subject.value] = None
+
+    take(node)
+    if not about and not inbound:
+        return None
+    for t in about:
+        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(prefix):
+            hashes[t.object.value] = None
+    parts = {h: _subject_triples(store, graphs, ox.NamedNode(h)) for h in sorted(hashes)}
+    for h in parts:
+        take(ox.NamedNode(h))
+
+    kept = list(inbound)
+    own = {iri, *parts}
+    neighbours: dict[str, None] = {}
+    for t in (*about, *(t for ts in parts.values() for t in ts)):
+        if isinstance(t.object, ox.NamedNode) and t.object.value not in own:
+            neighbours[t.object.value] = None
+    for t in kept:
+        if isinstance(t.subject, ox.NamedNode) and t.subject.value not in own:
+            neighbours[t.subject.value] = None
+
+    context: dict[ox.Triple, None] = {}
+    for other in neighbours:
+        other_node = ox.NamedNode(other)
+        for g in (*graphs, *vocabulary):
+            for q in store.quads_for_pattern(other_node, None, None, g):
+                if q.predicate.value in _CONTEXT_PREDICATES:
+                    context[q.triple] = None
+
+    description = Description(node, about, parts, kept, total, list(context))
+    _index(description, description.triples())
+    return description
+
+
+def _index(description: Description, triples: Iterable[ox.Triple]) -> None:
+    """Fill the labels (best predicate, English or untagged first) and classes of each IRI."""
+    best: dict[str, tuple[int, int, str]] = {}
+    for t in triples:
+        if not isinstance(t.subject, ox.NamedNode):
+            continue
+        subject = t.subject.value
+        if t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode):
+            kinds = description.classes.setdefault(subject, [])
+            if t.object.value not in kinds:
+                kinds.append(t.object.value)
+            continue
+        rank = _LABEL_RANK.get(t.predicate.value)
+        if rank is None or not isinstance(t.object, ox.Literal):
+            continue
+        language = t.object.language
+        lang_rank = 0 if language in (None, "en") or str(language).startswith("en-") else 1
+        text = " ".join(t.object.value.split())
+        if t.predicate == SCHEMA_TEXT and len(text) > SNIPPET:
+            text = text[: SNIPPET - 1].rstrip() + "…"
+        key = (rank, lang_rank, text)
+        if text and (subject not in best or key < best[subject]):
+            best[subject] = key
+    description.labels.update({s: key[2] for s, key in best.items()})
+
+
+def fallback_label(iri: str, base: str) -> str:
+    """A name for an IRI nobody labelled: its decoded path under the collection, or a CURIE.
+
+    Impacts, options and dependencies have no label of their own, but their IRIs spell out
+    what they are (``impact/mesh_catalogue/discoverability/positive``).
+    """
+    if iri.startswith(base):
+        rest, _, fragment = iri[len(base) :].partition("#")
+        segments = [unquote(s) for s in rest.split("/")]
+        shown = "/".join(segments[1:]) or segments[0]
+        return shown + (f"#{unquote(fragment)}" if fragment else "")
+    return curie(iri)
+
+
+def curie(iri: str) -> str:
+    """``mk:Practice`` for a term of a known vocabulary, else the IRI itself."""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
+# --- evidence and quotes --------------------------------------------------------------------
+
+_PREFIX_LINES = "".join(
+    f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in ("mk", "dcterms", "schema", "rdf")
+)
+SUBJECT = ox.Variable("subject")
+"""The one variable of the queries below, bound by substitution (it must be projected)."""
+
+_EVIDENCE_QUERY = (
+    _PREFIX_LINES
+    + """SELECT DISTINCT ?subject ?quote ?text ?line ?end ?source ?sid ?file ?path WHERE {
+  ?subject mk:codedIn ?block .
+  ?block mk:evidenceQuote ?quote .
+  ?quote schema:text ?text .
+  OPTIONAL { ?quote mk:line ?line }
+  OPTIONAL { ?quote mk:endLine ?end }
+  OPTIONAL {
+    ?quote dcterms:isPartOf ?source .
+    OPTIONAL { ?source dcterms:identifier ?sid }
+    OPTIONAL { ?source mk:seedFile ?file . OPTIONAL { ?file mk:path ?path } }
+  }
+}
+LIMIT """
+    + str(EVIDENCE_CAP + 1)
+)
+
+_SOURCE_QUOTES_QUERY = (
+    _PREFIX_LINES
+    + """SELECT ?subject ?quote ?text ?line ?end ?source ?sid ?file ?path WHERE {
+  ?quote dcterms:isPartOf ?subject ; rdf:type mk:Quote ; schema:text ?text .
+  BIND (?subject AS ?source)
+  OPTIONAL { ?quote mk:line ?line }
+  OPTIONAL { ?quote mk:endLine ?end }
+  OPTIONAL { ?subject dcterms:identifier ?sid }
+  OPTIONAL { ?subject mk:seedFile ?file . OPTIONAL { ?file mk:path ?path } }
+}"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRow:
+    """A quote with where it was written: the source it quotes, the seed file and line."""
+
+    iri: str
+    text: str
+    line: int | None
+    end_line: int | None
+    source: str | None
+    source_id: str | None
+    file: str | None
+    file_path: str | None
+
+    def sort_key(self) -> tuple[tuple[object, ...], int, tuple[object, ...]]:
+        return (
+            _natural(self.source_id or self.source or ""),
+            self.line if self.line is not None else 1 << 30,
+            _natural(self.iri),
+        )
+
+
+def _natural(text: str) -> tuple[object, ...]:
+    """``s2`` before ``s10``: digit runs compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def _value(row: ox.QuerySolution, name: str) -> str | None:
+    term = row[name]
+    return term.value if isinstance(term, ox.NamedNode | ox.Literal) else None
+
+
+def _int(row: ox.QuerySolution, name: str) -> int | None:
+    value = _value(row, name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _quotes(store: ox.Store, graphs: Graphs, query: str, iri: str) -> list[QuoteRow]:
+    rows = store.query(
+        query, substitutions={SUBJECT: ox.NamedNode(iri)}, default_graph=list(graphs)
+    )
+    assert isinstance(rows, ox.QuerySolutions)
+    found: dict[str, QuoteRow] = {}
+    for row in rows:
+        quote = _value(row, "quote")
+        if quote is None or quote in found:
+            continue
+        found[quote] = QuoteRow(
+            iri=quote,
+            text=_value(row, "text") or "",
+            line=_int(row, "line"),
+            end_line=_int(row, "end"),
+            source=_value(row, "source"),
+            source_id=_value(row, "sid"),
+            file=_value(row, "file"),
+            file_path=_value(row, "path"),
+        )
+    return sorted(found.values(), key=QuoteRow.sort_key)
+
+
+def evidence(store: ox.Store, graphs: Graphs, iri: str) -> tuple[list[QuoteRow], bool]:
+    """The quotes coded as a code, impact, option or dependency (``mk:codedIn/mk:evidenceQuote``).
+
+    The second value says whether more than :data:`EVIDENCE_CAP` were found and some left out.
+    """
+    rows = _quotes(store, graphs, _EVIDENCE_QUERY, iri)
+    return rows[:EVIDENCE_CAP], len(rows) > EVIDENCE_CAP
+
+
+def source_quotes(store: ox.Store, graphs: Graphs, iri: str) -> list[QuoteRow]:
+    """A source's quotes in the order its note has them."""
+    return _quotes(store, graphs, _SOURCE_QUOTES_QUERY, iri)
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A term as a page shows it: text, a local link if there is one, the full form on hover."""
+
+    text: str
+    href: str | None = None
+    title: str | None = None
+    note: str | None = None  # a literal's language or datatype
+    literal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    predicate: Shown
+    values: list[Shown]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A hash IRI under the page's IRI (a line of a seed file), with its own anchor."""
+
+    anchor: str
+    label: str
+    kinds: list[Shown]
+    rows: list[Row]
+    inbound: list[Row]
+
+
+@dataclass(slots=True)
+class Page:
+    """What ``resource.html`` renders for one description."""
+
+    iri: str
+    title: str
+    kinds: list[Shown]
+    rows: list[Row]
+    inbound: list[Row]
+    inbound_shown: int
+    inbound_total: int
+    parts: list[Part]
+    evidence: list[QuoteRow] = field(default_factory=list)
+    evidence_cut: bool = False
+    quotes: list[QuoteRow] = field(default_factory=list)
+    has_evidence: bool = False
+    is_source: bool = False
+
+
+Local = Callable[[str], str | None]
+"""Maps an IRI to the local path it is served at (``Service.path_for_iri``), if any."""
+
+
+class PageMaker:
+    """Shows the terms of one description: labels, CURIEs and links to local pages."""
+
+    def __init__(self, description: Description, base: str, local: Local, root: str) -> None:
+        self.d = description
+        self.base = base
+        self.local = local
+        self.root = root
+
+    def href(self, iri: str) -> str | None:
+        path = self.local(iri)
+        return self.root + path if path is not None else None
+
+    def term(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Shown:
+        if isinstance(term, ox.NamedNode):
+            return Shown(self.d.label(term.value, self.base), self.href(term.value), term.value)
+        if isinstance(term, ox.Literal):
+            note = None
+            if term.language:
+                note = f"@{term.language}"
+            elif term.datatype.value not in (_XSD_STRING, _RDF_LANG_STRING):
+                note = curie(term.datatype.value)
+            return Shown(term.value, note=note, literal=True)
+        if isinstance(term, ox.BlankNode):
+            return Shown(f"_:{term.value}")
+        return Shown(str(term))
+
+    def predicate(self, iri: str) -> Shown:
+        return Shown(curie(iri), self.href(iri), iri)
+
+    def kind(self, iri: str) -> Shown:
+        return Shown(curie(iri), self.href(iri), self.d.labels.get(iri) or iri)
+
+    def rows(self, triples: Iterable[ox.Triple], skip: set[str]) -> list[Row]:
+        """The IRI's properties, one row per predicate: labels first, then by CURIE."""
+        grouped: dict[str, list[Shown]] = {}
+        for t in triples:
+            if t.predicate == RDF_TYPE or t.predicate.value in skip:
+                continue
+            grouped.setdefault(t.predicate.value, []).append(self.term(t.object))
+        order = sorted(grouped, key=lambda p: (_LABEL_RANK.get(p, len(_LABEL_RANK)), curie(p)))
+        return [
+            Row(self.predicate(p), sorted(grouped[p], key=lambda s: _natural(s.text)))
+            for p in order
+        ]
+
+    def inbound_rows(self, triples: Iterable[ox.Triple]) -> list[Row]:
+        """What links here, grouped by the linking predicate; each with its class, since a
+        source and its two records share one title."""
+        grouped: dict[str, list[Shown]] = {}
+        for t in triples:
+            if isinstance(t.subject, ox.NamedNode | ox.BlankNode):
+                shown = self.term(t.subject)
+                kinds = self.d.classes.get(t.subject.value)
+                if kinds:
+                    shown = Shown(shown.text, shown.href, shown.title, curie(kinds[0]))
+                grouped.setdefault(t.predicate.value, []).append(shown)
+        return [
+            Row(self.predicate(p), sorted(grouped[p], key=lambda s: _natural(s.text)))
+            for p in sorted(grouped, key=curie)
+        ]
+
+    def composed(self) -> str | None:
+        """A title for an impact, option or dependency from the names of what it links."""
+        values: dict[str, str] = {}
+        for t in self.d.about:
+            if isinstance(t.object, ox.NamedNode):
+                values.setdefault(t.predicate.value, self.d.label(t.object.value, self.base))
+        for first, joiner, second, then in _COMPOSED:
+            if first in values and second in values:
+                text = values[first] + joiner + values[second]
+                return f"{text} ({values[then]})" if then and then in values else text
+        return None
+
+    def page(self) -> Page:
+        d = self.d
+        iri = d.iri.value
+        part_iris = set(d.parts)
+        # a hash IRI's link back to this IRI is shown with that part, not among the inbound
+        own_inbound = [
+            t
+            for t in d.inbound
+            if t.object == d.iri
+            and not (isinstance(t.subject, ox.NamedNode) and t.subject.value in part_iris)
+        ]
+        parts = []
+        for h, triples in sorted(d.parts.items(), key=lambda kv: _part_key(kv[0], kv[1])):
+            anchor = h[len(iri) + 1 :]
+            pointing = [t for t in d.inbound if t.object == ox.NamedNode(h)]
+            line = _line(triples)
+            parts.append(
+                Part(
+                    anchor=anchor,
+                    label=d.labels.get(h)
+                    or (f"line {line}" if line is not None else unquote(anchor)),
+                    kinds=[self.kind(k) for k in d.classes.get(h, [])],
+                    # the link back to this page says nothing on this page
+                    rows=self.rows((t for t in triples if t.object != d.iri), skip=set()),
+                    inbound=self.inbound_rows(pointing),
+                )
+            )
+        kinds = d.classes.get(iri, [])
+        return Page(
+            iri=iri,
+            title=d.labels.get(iri) or self.composed() or d.label(iri, self.base),
+            kinds=[self.kind(k) for k in kinds],
+            rows=self.rows(d.about, skip=set()),
+            inbound=self.inbound_rows(own_inbound),
+            inbound_shown=len(d.inbound),
+            inbound_total=d.inbound_total,
+            parts=parts,
+            has_evidence=any(t.predicate == MK_CODED_IN for t in d.about),
+            is_source=bool(_SOURCE_CLASSES & set(kinds)),
+        )
+
+
+def _line(triples: Iterable[ox.Triple]) -> int | None:
+    for t in triples:
+        if t.predicate == MK_LINE and isinstance(t.object, ox.Literal):
+            try:
+                return int(t.object.value)
+            except ValueError:
+                return None
+    return None
+
+
+def _part_key(iri: str, triples: list[ox.Triple]) -> tuple[int, tuple[object, ...]]:
+    """Lines in line order (``#L9`` before ``#L10``), other parts after them by name."""
+    line = _line(triples)
+    return (line, ()) if line is not None else (1 << 30, _natural(iri))

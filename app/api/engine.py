@@ -1,0 +1,217 @@
+"""SPARQL evaluation in worker processes, with a time limit that holds for any query.
+
+Oxigraph evaluates a query inside Rust; a thread cannot be stopped there. So user queries run
+in a small pool of worker processes, each with its own view of the snapshot (a read-only open
+of the stored database, or the in-memory store inherited at fork). A query that outlives the
+time limit has its worker killed and replaced, and the client gets an explicit error; the
+other workers keep answering meanwhile. Results are serialised in the worker, capped at the
+result limit, so only bytes cross the pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import pyoxigraph as ox
+
+from app.api import results
+
+StoreOpener = Callable[[], ox.Store]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRequest:
+    text: str
+    form: str  # SELECT | ASK | CONSTRUCT | DESCRIBE
+    media_type: str
+    default_graphs: tuple[str, ...] | None  # None: the union of all graphs
+    named_graphs: tuple[str, ...] | None  # None: every graph
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    status: int
+    body: bytes = b""
+    media_type: str | None = None
+    cut: int | None = None  # the limit, when the result was cut there
+    count: int = 0
+    code: str = ""
+    message: str = ""
+
+
+class QueryTimeout(Exception):
+    """The query ran past the time limit; its worker was replaced."""
+
+
+class ServiceBusy(Exception):
+    """No worker became free in time."""
+
+
+def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
+    """Evaluate one query and serialise its result (runs in a worker)."""
+    options: dict[str, object] = {}
+    if req.default_graphs is None:
+        options["use_default_graph_as_union"] = True
+    else:
+        options["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs]
+    if req.named_graphs is not None:
+        options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
+    try:
+        answer = store.query(req.text, **options)  # type: ignore[arg-type]
+        if isinstance(answer, ox.QueryBoolean):
+            return QueryResult(200, results.boolean(bool(answer), req.media_type), req.media_type)
+        if isinstance(answer, ox.QuerySolutions):
+            variables = [v.value for v in answer.variables]
+            rows: list[tuple[results.Term, ...]] = []
+            for solution in answer:
+                if len(rows) == req.limit:
+                    break
+                rows.append(tuple(solution[v] for v in variables))
+            cut = req.limit if len(rows) == req.limit and _more(answer) else None
+            body = results.solutions(variables, rows, req.media_type, cut)
+            return QueryResult(200, body, req.media_type, cut, len(rows))
+        triples: list[ox.Triple] = []
+        for triple in answer:
+            if len(triples) == req.limit:
+                break
+            triples.append(triple)
+        cut = req.limit if len(triples) == req.limit and _more(answer) else None
+        fmt = results.graph_format(req.media_type)
+        return QueryResult(200, results.graph(triples, fmt, cut), req.media_type, cut, len(triples))
+    except SyntaxError as err:
+        return QueryResult(400, code="syntax", message=f"the query does not parse: {err}")
+    except results.CannotCut:
+        return QueryResult(
+            422,
+            code="result-too-large",
+            message=(
+                f"the result has more than {req.limit} rows and {req.media_type} cannot say it "
+                "was cut; add a LIMIT, or ask for JSON, XML or Turtle, which mark a cut result"
+            ),
+        )
+    except (OSError, RuntimeError, ValueError, TypeError) as err:
+        return QueryResult(
+            400, code="evaluation", message=f"the query could not be evaluated: {err}"
+        )
+
+
+def _more(answer: ox.QuerySolutions | ox.QueryTriples) -> bool:
+    for _ in answer:
+        return True
+    return False
+
+
+def _worker_main(conn: Connection, opener: StoreOpener) -> None:
+    """A worker's life: open the store, then answer requests until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    store = opener()
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            break
+        request: QueryRequest = pickle.loads(data)
+        try:
+            result = execute(store, request)
+        except Exception as err:  # reported to the parent as a 500, never swallowed
+            result = QueryResult(500, code="internal", message=type(err).__name__)
+        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    os._exit(0)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Worker:
+    def __init__(self, opener: StoreOpener) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, opener), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+class QueryPool:
+    """Worker processes that evaluate user queries under a time limit."""
+
+    def __init__(self, opener: StoreOpener, processes: int, timeout: float) -> None:
+        self.opener = opener
+        self.processes = processes
+        self.timeout = timeout
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self.killed = 0
+
+    def start(self) -> None:
+        self._idle = asyncio.Queue()
+        for _ in range(self.processes):
+            self._add()
+
+    def _add(self) -> None:
+        worker = _Worker(self.opener)
+        self._all.add(worker)
+        assert self._idle is not None
+        self._idle.put_nowait(worker)
+
+    async def run(self, request: QueryRequest) -> QueryResult:
+        assert self._idle is not None, "the pool is not started"
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
+        except TimeoutError as err:
+            raise ServiceBusy from err
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = worker.conn.fileno()
+        started = time.monotonic()
+        try:
+            worker.conn.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+            loop.add_reader(fd, _resolve, ready)
+            try:
+                await asyncio.wait_for(ready, timeout=self.timeout)
+            finally:
+                loop.remove_reader(fd)
+            # uvloop leaves a watched descriptor non-blocking, and a large answer arrives in
+            # several pipe-fulls: read it blocking, off the event loop.
+            os.set_blocking(fd, True)
+            data = await asyncio.to_thread(worker.conn.recv_bytes)
+        except (TimeoutError, asyncio.CancelledError, EOFError, OSError) as err:
+            self._replace(worker)
+            if isinstance(err, asyncio.CancelledError):
+                raise
+            if isinstance(err, TimeoutError):
+                raise QueryTimeout(time.monotonic() - started) from err
+            return QueryResult(500, code="internal", message="the query worker stopped")
+        self._idle.put_nowait(worker)
+        result: QueryResult = pickle.loads(data)
+        return result
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker that ran too long (or was abandoned) and start a fresh one."""
+        self.killed += 1
+        self._all.discard(worker)
+        worker.kill()
+        self._add()
+
+    def close(self) -> None:
+        for worker in list(self._all):
+            worker.kill()
+        self._all.clear()

@@ -1,0 +1,836 @@
+"""The reads behind the JSON API: per-snapshot tables for lists, a few queries per detail.
+
+Why tables: a snapshot never changes while it is served, and the lists (sources, codes, search
+over quotes) are small but expensive to aggregate on every request (the code list's GROUP BY
+takes ~3 ms in memory and ~16 ms on a stored snapshot). So each aggregate is computed once per
+snapshot, in SPARQL, on first use, and lists are then filtered, sorted and cut in Python in
+microseconds. Detail resources ask the store only what the tables do not hold (a source's two
+records; a code's definitions, evidence quotes and facts), one query each, with the resource's
+IRI passed as a substitution: no request text is ever pasted into a query.
+
+A note on pyoxigraph substitutions (measured on 0.5): a substituted variable must be projected;
+it constrains the triple patterns it appears in, but ``BOUND`` and ``BIND`` see it unbound and
+inside an ``OPTIONAL`` it filters nothing. So it is only ever used in required triple patterns
+here, and optional filters are applied to the tables in Python instead.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import pyoxigraph as ox
+
+from app.iris import split
+from app.namespaces import PREFIXES
+from app.store import Snapshot
+
+MK = PREFIXES["mk"]
+DCTERMS = PREFIXES["dcterms"]
+SCHEMA = PREFIXES["schema"]
+SKOS = PREFIXES["skos"]
+PROV = PREFIXES["prov"]
+RDF_TYPE = PREFIXES["rdf"] + "type"
+XSD_BOOLEAN = PREFIXES["xsd"] + "boolean"
+XSD_INTEGER = PREFIXES["xsd"] + "integer"
+
+CodeKind = Literal["practice", "pattern", "force", "decision", "unresolved"]
+KINDS: tuple[CodeKind, ...] = ("practice", "pattern", "force", "decision", "unresolved")
+KIND_CLASS: dict[CodeKind, str] = {
+    "practice": MK + "Practice",
+    "pattern": MK + "Pattern",
+    "force": MK + "Force",
+    "decision": MK + "Decision",
+    "unresolved": MK + "UnresolvedCode",
+}
+CLASS_KIND: dict[str, CodeKind] = {iri: kind for kind, iri in KIND_CLASS.items()}
+
+_PREFIXES = "".join(
+    f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in ("mk", "dcterms", "skos", "schema", "prov", "rdf")
+)
+
+# --- table queries (run once per snapshot) ---------------------------------------------------
+
+_SOURCES = (
+    _PREFIXES
+    + """
+SELECT ?g ?s (SAMPLE(?id0) AS ?id) (SAMPLE(?title0) AS ?title) (SAMPLE(?url0) AS ?url)
+       (SAMPLE(?tiny0) AS ?tiny) (SAMPLE(?archive0) AS ?archive) (SAMPLE(?stype0) AS ?stype)
+       (SAMPLE(?atype0) AS ?atype) (SAMPLE(?example0) AS ?example) (SAMPLE(?code0) AS ?code)
+       (SAMPLE(?file0) AS ?file) (SAMPLE(?path0) AS ?path) (SAMPLE(?line0) AS ?line)
+       (SAMPLE(?interview0) AS ?interview)
+WHERE {
+  GRAPH ?g {
+    ?s a mk:Source ; dcterms:identifier ?id0 .
+    OPTIONAL { ?s dcterms:title ?title0 }
+    OPTIONAL { ?s schema:url ?url0 }
+    OPTIONAL { ?s mk:tinyUrl ?tiny0 }
+    OPTIONAL { ?s mk:archiveUrl ?archive0 }
+    OPTIONAL { ?s mk:sourceType ?stype0 }
+    OPTIONAL { ?s mk:authorType ?atype0 }
+    OPTIONAL { ?s mk:example ?example0 }
+    OPTIONAL { ?s mk:sourceCode ?code0 }
+    OPTIONAL { ?s mk:seedFile ?file0 . OPTIONAL { ?file0 mk:path ?path0 } }
+    OPTIONAL { ?s mk:line ?line0 }
+    BIND (EXISTS { ?s a mk:Interview } AS ?interview0)
+  }
+}
+GROUP BY ?g ?s
+"""
+)
+
+_CODES = (
+    _PREFIXES
+    + """
+SELECT ?g ?c ?type (SAMPLE(?id0) AS ?id) (SAMPLE(?label0) AS ?label)
+       (SAMPLE(?closest0) AS ?closest) (SAMPLE(?aside0) AS ?aside)
+WHERE {
+  GRAPH ?g {
+    VALUES ?type { mk:Practice mk:Pattern mk:Force mk:Decision mk:UnresolvedCode }
+    ?c a ?type ; dcterms:identifier ?id0 .
+    OPTIONAL { ?c skos:prefLabel ?label0 }
+    OPTIONAL { ?c mk:closestDefined ?closest0 }
+    OPTIONAL { ?c mk:setAside ?aside0 }
+  }
+}
+GROUP BY ?g ?c ?type
+"""
+)
+
+_ALT_LABELS = (
+    _PREFIXES
+    + """
+SELECT ?c ?alt WHERE { ?c skos:inScheme ?scheme ; skos:altLabel ?alt . ?scheme a mk:Codebook }
+"""
+)
+
+_EVIDENCE = (
+    _PREFIXES
+    + """
+SELECT DISTINCT ?c ?s WHERE {
+  ?c mk:evidenceSource ?s ; skos:inScheme ?scheme . ?scheme a mk:Codebook
+}
+"""
+)
+
+_QUOTES = (
+    _PREFIXES
+    + """
+SELECT ?q ?s ?text ?line ?end WHERE {
+  ?q a mk:Quote ; dcterms:isPartOf ?s ; schema:text ?text ; mk:line ?line .
+  OPTIONAL { ?q mk:endLine ?end }
+}
+"""
+)
+
+_CONCEPTS = (
+    _PREFIXES
+    + """
+SELECT ?c ?scheme (SAMPLE(?label0) AS ?label) (SAMPLE(?notation0) AS ?notation) WHERE {
+  VALUES ?scheme { mk:ImpactLevels mk:SourceTypes mk:AuthorTypes mk:DependencyKinds }
+  ?c skos:inScheme ?scheme .
+  OPTIONAL { ?c skos:prefLabel ?label0 }
+  OPTIONAL { ?c skos:notation ?notation0 }
+}
+GROUP BY ?c ?scheme
+"""
+)
+
+# --- detail queries (?s or ?c substituted with the resource's IRI) ----------------------------
+
+_RECORDS = (
+    _PREFIXES
+    + """
+SELECT ?s ?link ?rec ?p ?o WHERE {
+  VALUES ?link { mk:headerRecord mk:traceRecord }
+  ?s ?link ?rec . ?rec ?p ?o .
+}
+"""
+)
+
+_CODE_QUOTES = (
+    _PREFIXES
+    + """
+SELECT DISTINCT ?c ?q WHERE { ?c mk:codedIn ?b . ?b mk:evidenceQuote ?q }
+"""
+)
+
+_DEFINITIONS = (
+    _PREFIXES
+    + """
+SELECT ?c ?d ?label ?kind ?instring ?line ?src WHERE {
+  ?c mk:definition ?d .
+  OPTIONAL { ?d mk:label ?label }
+  OPTIONAL { ?d mk:declaredKind ?kind }
+  OPTIONAL { ?d mk:inString ?instring }
+  OPTIONAL { ?d mk:line ?line }
+  OPTIONAL { ?d mk:inSource ?src }
+}
+"""
+)
+
+_FACTS = (
+    _PREFIXES
+    + """
+SELECT ?c ?f ?p ?o ?loc ?path ?line WHERE {
+  { ?f mk:solution ?c } UNION { ?f mk:force ?c } UNION { ?f mk:decision ?c }
+  UNION { ?f mk:option ?c } UNION { ?f mk:dependentSolution ?c }
+  UNION { ?f mk:requiredSolution ?c }
+  { ?f ?p ?o }
+  UNION
+  { ?f prov:atLocation ?loc . ?loc mk:seedFile ?file ; mk:line ?line .
+    OPTIONAL { ?file mk:path ?path } }
+}
+"""
+)
+"""Every triple of each fact the code takes part in, and the file and line of each statement.
+
+(A ``VALUES ?role`` join or an ``OPTIONAL`` guarded by ``FILTER(?p = prov:atLocation)`` gives
+the same rows ten times slower on a stored snapshot.)"""
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A term of one of the ontology's controlled vocabularies (impact level, source type, …)."""
+
+    iri: str
+    scheme: str
+    label: str | None
+    notation: str | None
+
+
+@dataclass(slots=True)
+class SourceRow:
+    """A source with the values the graph shows (``source_type``/``author_type``: concept IRIs)."""
+
+    collection: str
+    iri: str
+    id: str
+    title: str | None
+    source_url: str | None
+    tiny_url: str | None
+    archive_url: str | None
+    source_type: str | None
+    author_type: str | None
+    example: bool | None
+    source_code: bool | None
+    interview: bool
+    file: str | None
+    path: str | None
+    line: int | None
+    quotes: int = 0
+    codes: int = 0
+
+
+@dataclass(slots=True)
+class CodeRow:
+    """A code with its kind as declared (a pattern is not listed as a practice) and its counts."""
+
+    collection: str
+    iri: str
+    ident: str
+    kind: CodeKind
+    label: str | None
+    alt_labels: list[str] = field(default_factory=list)
+    set_aside: bool = False
+    closest: str | None = None
+    sources: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRow:
+    """A quote, with its text casefolded once for search and its source's file path."""
+
+    collection: str
+    iri: str
+    source: str
+    source_id: str
+    position: int
+    text: str
+    folded: str
+    line: int | None
+    end_line: int | None
+    path: str | None
+
+
+@dataclass(slots=True)
+class Tables:
+    """Everything lists and search need, aggregated once per snapshot."""
+
+    base: str  # the data IRI base
+    collections: dict[str, str]  # graph IRI -> collection name
+    sources: list[SourceRow]
+    codes: list[CodeRow]
+    quotes: list[QuoteRow]
+    concepts: dict[str, Concept]
+    source_by_iri: dict[str, SourceRow]
+    code_by_iri: dict[str, CodeRow]
+    quote_by_iri: dict[str, QuoteRow]
+    quotes_of: dict[str, list[QuoteRow]]  # source IRI -> its quotes by position
+    codes_of: dict[str, list[str]]  # source IRI -> IRIs of the codes it evidences
+    sources_of: dict[str, list[str]]  # code IRI -> IRIs of its evidence sources
+    counts: dict[str, dict[str, int]]  # collection -> sources and codes per kind
+
+
+# --- term conversion ---------------------------------------------------------------------------
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
+
+
+def _iri(term: Term) -> str | None:
+    return term.value if isinstance(term, ox.NamedNode) else None
+
+
+def _text(term: Term) -> str | None:
+    return term.value if isinstance(term, ox.Literal) else None
+
+
+def _int(term: Term) -> int | None:
+    if isinstance(term, ox.Literal):
+        try:
+            return int(term.value)
+        except ValueError:
+            return None
+    return None
+
+
+def _bool(term: Term) -> bool | None:
+    if isinstance(term, ox.Literal) and term.datatype.value == XSD_BOOLEAN:
+        return term.value in ("true", "1")
+    return None
+
+
+def value(term: Term) -> str | bool | int | None:
+    """A literal as JSON would carry it: booleans and integers typed, anything else a string."""
+    if not isinstance(term, ox.Literal):
+        return _iri(term)
+    if term.datatype.value == XSD_BOOLEAN:
+        return term.value in ("true", "1")
+    if term.datatype.value == XSD_INTEGER:
+        number = _int(term)
+        return number if number is not None else term.value
+    return term.value
+
+
+def _select(
+    store: ox.Store, query: str, substitutions: Mapping[ox.Variable, ox.NamedNode] | None = None
+) -> Iterable[ox.QuerySolution]:
+    result = store.query(
+        query, use_default_graph_as_union=True, substitutions=dict(substitutions or {})
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    return result
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+@lru_cache(maxsize=1 << 14)
+def natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that puts ``s2`` before ``s10``."""
+    return tuple(
+        (1, int(part)) if part.isdigit() else (0, part.casefold())
+        for part in _DIGITS.split(text)
+        if part
+    )
+
+
+def _position(iri: str) -> int:
+    """The position a quote's IRI ends in (``…/quote/{n}``), as the minter wrote it."""
+    tail = iri.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+# --- the tables ---------------------------------------------------------------------------------
+
+_cache: weakref.WeakKeyDictionary[Snapshot, Tables] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def tables(snapshot: Snapshot) -> Tables:
+    """The snapshot's tables, built on first use (once, even under concurrent requests)."""
+    found = _cache.get(snapshot)
+    if found is None:
+        with _lock:
+            found = _cache.get(snapshot)
+            if found is None:
+                found = _cache[snapshot] = _build(snapshot)
+    return found
+
+
+def _build(snapshot: Snapshot) -> Tables:
+    store = snapshot.store
+    names = {c.graph: c.name for c in snapshot.info.collections}
+
+    concepts = {}
+    for row in _select(store, _CONCEPTS):
+        iri, scheme = _iri(row["c"]), _iri(row["scheme"])
+        if iri is not None and scheme is not None:
+            concepts[iri] = Concept(iri, scheme, _text(row["label"]), _text(row["notation"]))
+
+    sources: list[SourceRow] = []
+    for row in _select(store, _SOURCES):
+        graph, iri, ident = _iri(row["g"]), _iri(row["s"]), _text(row["id"])
+        if graph not in names or iri is None or ident is None:
+            continue
+        sources.append(
+            SourceRow(
+                collection=names[graph],
+                iri=iri,
+                id=ident,
+                title=_text(row["title"]),
+                source_url=_text(row["url"]),
+                tiny_url=_text(row["tiny"]),
+                archive_url=_text(row["archive"]),
+                source_type=_iri(row["stype"]),
+                author_type=_iri(row["atype"]),
+                example=_bool(row["example"]),
+                source_code=_bool(row["code"]),
+                interview=bool(_bool(row["interview"])),
+                file=_iri(row["file"]),
+                path=_text(row["path"]),
+                line=_int(row["line"]),
+            )
+        )
+    source_by_iri = {s.iri: s for s in sources}
+
+    codes: list[CodeRow] = []
+    for row in _select(store, _CODES):
+        graph, iri, ident = _iri(row["g"]), _iri(row["c"]), _text(row["id"])
+        kind = CLASS_KIND.get(_iri(row["type"]) or "")
+        if graph not in names or iri is None or ident is None or kind is None:
+            continue
+        codes.append(
+            CodeRow(
+                collection=names[graph],
+                iri=iri,
+                ident=ident,
+                kind=kind,
+                label=_text(row["label"]),
+                set_aside=bool(_bool(row["aside"])),
+                closest=_iri(row["closest"]),
+            )
+        )
+    code_by_iri = {c.iri: c for c in codes}
+    for row in _select(store, _ALT_LABELS):
+        code = code_by_iri.get(_iri(row["c"]) or "")
+        alt = _text(row["alt"])
+        if code is not None and alt is not None:
+            code.alt_labels.append(alt)
+    for code in codes:
+        code.alt_labels.sort()
+
+    codes_of: dict[str, list[str]] = defaultdict(list)
+    sources_of: dict[str, list[str]] = defaultdict(list)
+    for row in _select(store, _EVIDENCE):
+        c, s = _iri(row["c"]), _iri(row["s"])
+        if c in code_by_iri and s in source_by_iri:
+            codes_of[s].append(c)
+            sources_of[c].append(s)
+    for c, found in sources_of.items():
+        code_by_iri[c].sources = len(found)
+        found.sort(key=lambda s: natural(source_by_iri[s].id))
+    for s, found in codes_of.items():
+        source_by_iri[s].codes = len(found)
+        found.sort(key=lambda c: code_by_iri[c].ident)
+
+    quotes: list[QuoteRow] = []
+    quotes_of: dict[str, list[QuoteRow]] = defaultdict(list)
+    for row in _select(store, _QUOTES):
+        iri, src, text = _iri(row["q"]), _iri(row["s"]), _text(row["text"])
+        owner = source_by_iri.get(src or "")
+        if iri is None or owner is None or text is None:
+            continue
+        quote = QuoteRow(
+            collection=owner.collection,
+            iri=iri,
+            source=owner.iri,
+            source_id=owner.id,
+            position=_position(iri),
+            text=text,
+            folded=text.casefold(),
+            line=_int(row["line"]),
+            end_line=_int(row["end"]),
+            path=owner.path,
+        )
+        quotes.append(quote)
+        quotes_of[owner.iri].append(quote)
+    for found_quotes in quotes_of.values():
+        found_quotes.sort(key=lambda q: q.position)
+        source_by_iri[found_quotes[0].source].quotes = len(found_quotes)
+    quotes.sort(key=lambda q: (q.collection, natural(q.source_id), q.position))
+
+    counts: dict[str, dict[str, int]] = {
+        name: {"sources": 0} | dict.fromkeys(KINDS, 0) for name in names.values()
+    }
+    for source_row in sources:
+        counts[source_row.collection]["sources"] += 1
+    for code_row_ in codes:
+        counts[code_row_.collection][code_row_.kind] += 1
+
+    return Tables(
+        base=snapshot.info.base_iri,
+        collections=names,
+        sources=sources,
+        codes=codes,
+        quotes=quotes,
+        concepts=concepts,
+        source_by_iri=source_by_iri,
+        code_by_iri=code_by_iri,
+        quote_by_iri={q.iri: q for q in quotes},
+        quotes_of=dict(quotes_of),
+        codes_of=dict(codes_of),
+        sources_of=dict(sources_of),
+        counts=counts,
+    )
+
+
+def concept(t: Tables, scheme: str, notation: str) -> Concept | None:
+    """The term of a vocabulary (``SourceTypes``, …) that the notes write as ``notation``."""
+    for c in t.concepts.values():
+        if c.scheme == MK + scheme and c.notation == notation:
+            return c
+    return None
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+SourceSort = Literal["id", "title"]
+CodeSort = Literal["label", "ident", "sources"]
+Order = Literal["asc", "desc"]
+
+
+def sources(
+    t: Tables,
+    *,
+    collection: str | None,
+    q: str | None,
+    source_type: str | None,
+    sort: SourceSort,
+    order: Order,
+) -> list[SourceRow]:
+    """Sources matching the filters (``q``: case-insensitive, in title or id), sorted."""
+    needle = q.casefold() if q else None
+    found = [
+        s
+        for s in t.sources
+        if (collection is None or s.collection == collection)
+        and (source_type is None or s.source_type == source_type)
+        and (needle is None or needle in s.id.casefold() or needle in (s.title or "").casefold())
+    ]
+    if sort == "title":
+        found.sort(key=lambda s: ((s.title or "").casefold(), natural(s.id), s.collection))
+    else:
+        found.sort(key=lambda s: (natural(s.id), s.collection))
+    if order == "desc":
+        found.reverse()
+    return found
+
+
+def codes(
+    t: Tables,
+    *,
+    collection: str | None,
+    kind: CodeKind | None,
+    q: str | None,
+    sort: CodeSort,
+    order: Order,
+) -> list[CodeRow]:
+    """Codes matching the filters (``q``: case-insensitive, in any label or the identifier)."""
+    needle = q.casefold() if q else None
+
+    def hit(c: CodeRow) -> bool:
+        if needle is None or needle in c.ident.casefold():
+            return True
+        return any(needle in label.casefold() for label in (c.label or "", *c.alt_labels))
+
+    found = [
+        c
+        for c in t.codes
+        if (collection is None or c.collection == collection)
+        and (kind is None or c.kind == kind)
+        and hit(c)
+    ]
+    if sort == "ident":
+        found.sort(key=lambda c: (c.ident, c.collection))
+    elif sort == "sources":
+        found.sort(key=lambda c: (c.sources, c.ident, c.collection))
+    else:
+        found.sort(key=lambda c: ((c.label or c.ident).casefold(), c.ident, c.collection))
+    if order == "desc":
+        found.reverse()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: a code (by label or identifier) or a quote (by its text)."""
+
+    code: CodeRow | None = None
+    quote: QuoteRow | None = None
+    at: int = 0  # where the match starts in the quote's text
+
+
+def search(t: Tables, q: str, collection: str | None) -> list[Hit]:
+    """Codes first (by collection and identifier), then quotes (by source and position)."""
+    needle = q.casefold()
+    found = codes(t, collection=collection, kind=None, q=q, sort="ident", order="asc")
+    hits = [Hit(code=c) for c in sorted(found, key=lambda c: (c.collection, c.ident))]
+    for quote in t.quotes:
+        if collection is not None and quote.collection != collection:
+            continue
+        at = quote.folded.find(needle)
+        if at >= 0:
+            hits.append(Hit(quote=quote, at=at))
+    return hits
+
+
+def snippet(text: str, at: int, length: int, width: int = 80) -> str:
+    """Up to ``width`` characters either side of a match, with ellipses where text was cut."""
+    at = min(at, len(text))  # casefolding may have lengthened the text before the match
+    start, end = max(0, at - width), min(len(text), at + length + width)
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+# --- a source -----------------------------------------------------------------------------------
+
+RECORD_FIELDS: dict[str, str] = {
+    DCTERMS + "identifier": "id",
+    DCTERMS + "title": "title",
+    SCHEMA + "url": "source_url",
+    MK + "tinyUrl": "tiny_url",
+    MK + "archiveUrl": "archive_url",
+    MK + "sourceTypeName": "source_type_name",
+    MK + "authorTypeName": "author_type_name",
+    MK + "example": "example",
+    MK + "sourceCode": "source_code",
+    MK + "variable": "variable",
+}
+COMPARED = (
+    "id",
+    "title",
+    "source_url",
+    "tiny_url",
+    "archive_url",
+    "source_type_name",
+    "author_type_name",
+    "example",
+    "source_code",
+)
+
+
+@dataclass(slots=True)
+class Record:
+    """A source's metadata as the note's header or its trace statement writes it."""
+
+    iri: str
+    line: int | None
+    path: str | None
+    values: dict[str, str | bool | int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    field: str
+    header: str | bool | int | None
+    trace: str | bool | int | None
+    header_line: int | None
+    trace_line: int | None
+
+
+@dataclass(slots=True)
+class SourceDetail:
+    row: SourceRow
+    header: Record | None
+    trace: Record | None
+    disagreements: list[Disagreement]
+    quotes: list[QuoteRow]
+    codes: list[CodeRow]
+
+
+def source(snapshot: Snapshot, iri: str) -> SourceDetail | None:
+    """One source with both records, where they disagree, its quotes and the codes it evidences."""
+    t = tables(snapshot)
+    row = t.source_by_iri.get(iri)
+    if row is None:
+        return None
+    records: dict[str, Record] = {}
+    for r in _select(snapshot.store, _RECORDS, {ox.Variable("s"): ox.NamedNode(iri)}):
+        link, rec, p = _iri(r["link"]), _iri(r["rec"]), _iri(r["p"])
+        if link is None or rec is None or p is None:
+            continue
+        record = records.setdefault(link, Record(rec, None, row.path))
+        if p == MK + "line":
+            record.line = _int(r["o"])
+        elif p in RECORD_FIELDS:
+            record.values[RECORD_FIELDS[p]] = value(r["o"])
+    header, trace = records.get(MK + "headerRecord"), records.get(MK + "traceRecord")
+    disagreements = []
+    if header is not None and trace is not None:
+        for name in COMPARED:
+            h, tv = header.values.get(name), trace.values.get(name)
+            if h is not None and tv is not None and (h != tv or type(h) is not type(tv)):
+                disagreements.append(Disagreement(name, h, tv, header.line, trace.line))
+    return SourceDetail(
+        row=row,
+        header=header,
+        trace=trace,
+        disagreements=disagreements,
+        quotes=t.quotes_of.get(iri, []),
+        codes=[t.code_by_iri[c] for c in t.codes_of.get(iri, [])],
+    )
+
+
+# --- a code ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    iri: str
+    label: str | None
+    declared_kind: CodeKind | None
+    in_string: bool
+    line: int | None
+    source: SourceRow | None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A line of a seed file where a fact is stated."""
+
+    iri: str
+    path: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class Fact:
+    """A force impact, a decision option or a dependency, with its evidence."""
+
+    iri: str
+    type: str  # class IRI
+    links: dict[str, str] = field(default_factory=dict)  # property IRI -> object IRI
+    texts: dict[str, str | bool | int | None] = field(default_factory=dict)
+    sources: list[SourceRow] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)
+
+    def code(self, t: Tables, prop: str) -> CodeRow | None:
+        return code_row(t, self.links.get(MK + prop))
+
+
+@dataclass(slots=True)
+class CodeDetail:
+    row: CodeRow
+    closest: CodeRow | None
+    definitions: list[Definition]
+    evidence: list[tuple[SourceRow, list[QuoteRow]]]
+    facts: dict[str, list[Fact]]  # role of the code (mk: local name) -> the facts
+
+
+def code_row(t: Tables, iri: str | None) -> CodeRow | None:
+    """The table row of a code IRI; a code no table knows (none should) gets a bare row."""
+    if iri is None:
+        return None
+    found = t.code_by_iri.get(iri)
+    if found is not None:
+        return found
+    parts = split(t.base, iri)
+    if parts is None or len(parts) < 3:
+        return None
+    return CodeRow(collection=parts[0], iri=iri, ident=parts[-1], kind="unresolved", label=None)
+
+
+FACT_TYPES = {MK + "ForceImpact", MK + "DecisionOption", MK + "Dependency"}
+ROLES = ("solution", "force", "decision", "option", "dependentSolution", "requiredSolution")
+
+
+def code(snapshot: Snapshot, iri: str) -> CodeDetail | None:
+    """One code with all its evidence: definitions, sources and quotes, facts it takes part in."""
+    t = tables(snapshot)
+    row = t.code_by_iri.get(iri)
+    if row is None:
+        return None
+    store = snapshot.store
+    subject = {ox.Variable("c"): ox.NamedNode(iri)}
+
+    definitions = []
+    for r in _select(store, _DEFINITIONS, subject):
+        d = _iri(r["d"])
+        if d is None:
+            continue
+        definitions.append(
+            Definition(
+                iri=d,
+                label=_text(r["label"]),
+                declared_kind=CLASS_KIND.get(_iri(r["kind"]) or ""),
+                in_string=bool(_bool(r["instring"])),
+                line=_int(r["line"]),
+                source=t.source_by_iri.get(_iri(r["src"]) or ""),
+            )
+        )
+    definitions.sort(key=lambda d: ((d.source and d.source.path) or "", d.line or 0, d.iri))
+
+    quoted: dict[str, list[QuoteRow]] = defaultdict(list)
+    for r in _select(store, _CODE_QUOTES, subject):
+        quote = t.quote_by_iri.get(_iri(r["q"]) or "")
+        if quote is not None:
+            quoted[quote.source].append(quote)
+    evidence_iris = list(t.sources_of.get(iri, []))
+    evidence_iris += sorted(
+        (s for s in quoted if s not in evidence_iris), key=lambda s: natural(s.rsplit("/", 1)[-1])
+    )
+    evidence = [
+        (t.source_by_iri[s], sorted(quoted.get(s, []), key=lambda q: q.position))
+        for s in evidence_iris
+        if s in t.source_by_iri
+    ]
+
+    facts: dict[str, Fact] = {}
+    for r in _select(store, _FACTS, subject):
+        f, p, o, loc = _iri(r["f"]), _iri(r["p"]), r["o"], _iri(r["loc"])
+        if f is None:
+            continue
+        fact = facts.setdefault(f, Fact(f, ""))
+        if loc is not None:
+            if all(x.iri != loc for x in fact.locations):
+                fact.locations.append(Location(loc, _text(r["path"]), _int(r["line"])))
+        elif p is None or p == PROV + "atLocation":
+            continue
+        elif p == RDF_TYPE:
+            if _iri(o) in FACT_TYPES:
+                fact.type = _iri(o) or ""
+        elif p == MK + "evidenceSource":
+            src = t.source_by_iri.get(_iri(o) or "")
+            if src is not None and src not in fact.sources:
+                fact.sources.append(src)
+        elif isinstance(o, ox.NamedNode):
+            fact.links[p] = o.value
+        elif isinstance(o, ox.Literal):
+            fact.texts[p] = value(o)
+    by_role: dict[str, list[Fact]] = {role: [] for role in ROLES}
+    for fact in facts.values():
+        if fact.type not in FACT_TYPES:
+            continue
+        fact.sources.sort(key=lambda s: natural(s.id))
+        fact.locations.sort(key=lambda x: (x.path or "", x.line or 0))
+        for role in ROLES:
+            if fact.links.get(MK + role) == iri:
+                by_role[role].append(fact)
+    for found in by_role.values():
+        found.sort(key=lambda f: f.iri)
+
+    return CodeDetail(
+        row=row,
+        closest=code_row(t, row.closest),
+        definitions=definitions,
+        evidence=evidence,
+        facts=by_role,
+    )

@@ -1,0 +1,176 @@
+"""SPARQL results in the four W3C result formats and RDF graphs, each with an honest cut.
+
+Results are capped at the service's row limit. A cut result says so in its header (done by the
+route) and in its body where the format has a place for it: a ``link`` in the head of the
+JSON and XML result formats (plus ``"truncated"`` in JSON), a comment at the top of Turtle,
+N-Triples, TriG, N-Quads and RDF/XML. CSV, TSV and JSON-LD have no such place, so a cut result
+is refused in them (:class:`CannotCut`) rather than sent looking complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+from app.rdf.formats import FORMATS, RdfFormat
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+CUT_LINK = "urn:meshkg:result-cut"
+
+JSON_RESULTS = "application/sparql-results+json"
+XML_RESULTS = "application/sparql-results+xml"
+CSV_RESULTS = "text/csv"
+TSV_RESULTS = "text/tab-separated-values"
+
+SOLUTION_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, "application/json"]
+BOOLEAN_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, "application/json"]
+GRAPH_TYPES = [f.media_type for f in FORMATS] + ["text/plain"]
+_GRAPH_FORMAT = {f.media_type: f for f in FORMATS} | {
+    "text/plain": next(f for f in FORMATS if f.name == "ntriples")
+}
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
+
+
+class CannotCut(ValueError):
+    """The result is longer than the limit and the format cannot say it was cut."""
+
+
+def graph_format(media_type: str) -> RdfFormat:
+    return _GRAPH_FORMAT[media_type]
+
+
+def solutions(
+    variables: Sequence[str], rows: Sequence[Sequence[Term]], media_type: str, cut: int | None
+) -> bytes:
+    """SELECT results; ``cut`` is the limit when rows beyond it were left out."""
+    if media_type in (JSON_RESULTS, "application/json"):
+        head: dict[str, object] = {"vars": list(variables)}
+        doc: dict[str, object] = {"head": head}
+        if cut is not None:
+            head["link"] = [f"{CUT_LINK}?limit={cut}"]
+            doc["truncated"] = True
+        doc["results"] = {
+            "bindings": [
+                {v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None}
+                for row in rows
+            ]
+        }
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    if media_type == XML_RESULTS:
+        return _xml_solutions(variables, rows, cut)
+    if cut is not None:
+        raise CannotCut(media_type)
+    if media_type == CSV_RESULTS:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(variables)
+        for row in rows:
+            writer.writerow([_csv_term(t) for t in row])
+        return buffer.getvalue().encode()
+    lines = ["\t".join(f"?{v}" for v in variables)]
+    lines.extend("\t".join(_turtle_term(t) for t in row) for row in rows)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def boolean(value: bool, media_type: str) -> bytes:
+    if media_type in (JSON_RESULTS, "application/json"):
+        return json.dumps({"head": {}, "boolean": value}).encode()
+    if media_type == XML_RESULTS:
+        return (
+            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+            f"<head/><boolean>{'true' if value else 'false'}</boolean></sparql>\n"
+        ).encode()
+    if media_type == CSV_RESULTS:
+        return f"_askResult\r\n{'true' if value else 'false'}\r\n".encode()
+    return f"?_askResult\n{'true' if value else 'false'}\n".encode()
+
+
+def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: int | None) -> bytes:
+    """CONSTRUCT / DESCRIBE results as RDF; a cut graph starts with a comment saying so."""
+    from app.namespaces import PREFIXES
+
+    if cut is not None and fmt.name == "jsonld":
+        raise CannotCut(fmt.media_type)
+    if fmt.quads:
+        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+        body = ox.serialize(quads, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+    else:
+        body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+    if cut is None:
+        return body
+    note = f"result cut at {cut} triples by the service's result limit"
+    if fmt.name == "rdfxml":
+        head, sep, rest = body.partition(b"?>")
+        return head + sep + f"\n<!-- {note} -->".encode() + rest if sep else body
+    return f"# {note}\n".encode() + body
+
+
+def _json_term(term: Term) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value not in (XSD_STRING, RDF_LANG_STRING):
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "literal", "value": str(term)}
+
+
+def _xml_solutions(
+    variables: Sequence[str], rows: Sequence[Sequence[Term]], cut: int | None
+) -> bytes:
+    out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+    out.extend(f"<variable name={quoteattr(v)}/>" for v in variables)
+    if cut is not None:
+        out.append(f"<link href={quoteattr(f'{CUT_LINK}?limit={cut}')}/>")
+    out.append("</head><results>")
+    for row in rows:
+        out.append("<result>")
+        for v, t in zip(variables, row, strict=True):
+            if t is None:
+                continue
+            out.append(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>")
+        out.append("</result>")
+    out.append("</results></sparql>\n")
+    return "".join(out).encode()
+
+
+def _xml_term(term: Term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value not in (XSD_STRING, RDF_LANG_STRING):
+            return (
+                f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+            )
+        return f"<literal>{escape(term.value)}</literal>"
+    return f"<literal>{escape(str(term))}</literal>"
+
+
+def _csv_term(term: Term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.NamedNode | ox.Literal):
+        return term.value
+    return str(term)
+
+
+def _turtle_term(term: Term) -> str:
+    return "" if term is None else str(term)

@@ -1,0 +1,184 @@
+"""The service about itself: health, version and snapshot, VoID, the ontology and the shapes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app import __version__
+from app.api import results
+from app.api.errors import ApiError
+from app.api.negotiation import choose
+from app.api.pages import render
+from app.api.service import ServiceDep
+from app.bundled import ontology_path, shapes_path
+from app.namespaces import ONTOLOGY_IRI, PREFIXES, SHAPES_IRI
+from app.rdf.formats import FORMATS
+
+router = APIRouter(tags=["service"])
+
+RDF_TYPES = [f.media_type for f in FORMATS if not f.quads]
+VOID = PREFIXES["void"]
+DCTERMS = PREFIXES["dcterms"]
+_INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")
+
+
+@router.get("/health", summary="Liveness and what is served")
+async def health(service: ServiceDep) -> dict[str, object]:
+    return {
+        "status": "ok",
+        "snapshot": service.snapshot.info.key,
+        "triples": service.snapshot.info.triples,
+    }
+
+
+@router.get("/info", summary="Version, snapshot and limits")
+async def info(service: ServiceDep) -> dict[str, object]:
+    snap = service.snapshot.info
+    return {
+        "meshkg": __version__,
+        "snapshot": {
+            "key": snap.key,
+            "created": snap.created,
+            "base_iri": snap.base_iri,
+            "triples": snap.triples,
+            "stored": service.snapshot.directory is not None,
+            "served_from": "disk" if service.snapshot.on_disk else "memory",
+            "collections": [
+                {"name": c.name, "title": c.title, "triples": c.triples, "sources": c.sources}
+                for c in snap.collections
+            ],
+        },
+        "limits": {
+            "query_timeout_seconds": service.settings.query_timeout,
+            "result_limit": service.settings.result_limit,
+            "query_workers": service.pool.processes,
+        },
+        "uptime_seconds": round(time.time() - service.started, 1),
+    }
+
+
+@router.get("/version", summary="The program's version")
+async def version() -> dict[str, str]:
+    return {"meshkg": __version__}
+
+
+@router.get("/.well-known/void", summary="VoID description of the dataset", response_class=Response)
+async def void(request: Request, service: ServiceDep) -> Response:
+    media = choose(request.headers.get("accept"), RDF_TYPES)
+    if media is None:
+        raise ApiError(406, "not-acceptable", "offered: " + ", ".join(RDF_TYPES))
+    root = str(request.base_url).rstrip("/")
+    body = results.graph(_void(service, root), results.graph_format(media), None)
+    return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+def _void(service: ServiceDep, root: str) -> list[ox.Triple]:
+    n = ox.NamedNode
+    rdf_type = n(PREFIXES["rdf"] + "type")
+    snap = service.snapshot
+    whole = n(root + "/.well-known/void#dataset")
+    out = [
+        ox.Triple(whole, rdf_type, n(VOID + "Dataset")),
+        ox.Triple(whole, n(DCTERMS + "title"), ox.Literal("meshkg: data-mesh practices")),
+        ox.Triple(whole, n(VOID + "sparqlEndpoint"), n(root + "/sparql")),
+        ox.Triple(whole, n(VOID + "uriSpace"), ox.Literal(snap.info.base_iri)),
+        ox.Triple(whole, n(VOID + "vocabulary"), n(PREFIXES["mk"])),
+        ox.Triple(
+            whole, n(VOID + "triples"), ox.Literal(str(snap.info.triples), datatype=_INTEGER)
+        ),
+    ]
+    out += [
+        ox.Triple(whole, n(VOID + "dataDump"), n(f"{root}/dumps/all{f.extension}")) for f in FORMATS
+    ]
+    out += _partitions(service, whole, None)
+    for info in snap.info.collections:
+        subset = n(info.graph)
+        out += [
+            ox.Triple(whole, n(VOID + "subset"), subset),
+            ox.Triple(subset, rdf_type, n(VOID + "Dataset")),
+            ox.Triple(subset, n(DCTERMS + "title"), ox.Literal(info.title or info.name)),
+            ox.Triple(subset, n(VOID + "sparqlEndpoint"), n(root + "/sparql")),
+            ox.Triple(
+                subset, n(VOID + "triples"), ox.Literal(str(info.triples), datatype=_INTEGER)
+            ),
+        ]
+        out += [
+            ox.Triple(subset, n(VOID + "dataDump"), n(f"{root}/dumps/{info.name}{f.extension}"))
+            for f in FORMATS
+        ]
+        out += _partitions(service, subset, info.name)
+    return out
+
+
+def _partitions(
+    service: ServiceDep, dataset: ox.NamedNode, collection: str | None
+) -> list[ox.Triple]:
+    n = ox.NamedNode
+    out = []
+    counts = service.snapshot.class_counts(collection)
+    total = 0
+    for index, (curie, count) in enumerate(counts.items()):
+        total += count
+        part = ox.BlankNode(f"{collection or 'all'}-class-{index}")
+        prefix, _, local = curie.partition(":")
+        iri = PREFIXES[prefix] + local if prefix in PREFIXES else curie
+        out += [
+            ox.Triple(dataset, n(VOID + "classPartition"), part),
+            ox.Triple(part, n(VOID + "class"), n(iri)),
+            ox.Triple(part, n(VOID + "entities"), ox.Literal(str(count), datatype=_INTEGER)),
+        ]
+    out.append(ox.Triple(dataset, n(VOID + "entities"), ox.Literal(str(total), datatype=_INTEGER)))
+    return out
+
+
+def _document(request: Request, path: Path, title: str, kind: str) -> Response:
+    media = choose(request.headers.get("accept"), ["text/turtle", "text/html", *RDF_TYPES])
+    if media is None:
+        raise ApiError(
+            406, "not-acceptable", "offered: text/turtle, text/html, " + ", ".join(RDF_TYPES)
+        )
+    headers = {"Vary": "Accept"}
+    if media == "text/turtle":
+        return Response(path.read_bytes(), media_type="text/turtle", headers=headers)
+    triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    if media == "text/html":
+        return HTMLResponse(
+            render("terms.html", request, title=title, kind=kind, terms=_terms(triples)),
+            headers=headers,
+        )
+    body = results.graph(triples, results.graph_format(media), None)
+    return Response(body, media_type=media, headers=headers)
+
+
+def _terms(triples: list[ox.Triple]) -> list[dict[str, str]]:
+    label = PREFIXES["rdfs"] + "label"
+    comment = PREFIXES["rdfs"] + "comment"
+    kinds = PREFIXES["rdf"] + "type"
+    terms: dict[str, dict[str, str]] = {}
+    for t in triples:
+        if not isinstance(t.subject, ox.NamedNode):
+            continue
+        entry = terms.setdefault(t.subject.value, {"iri": t.subject.value})
+        if t.predicate.value == label and isinstance(t.object, ox.Literal):
+            entry["label"] = t.object.value
+        elif t.predicate.value == comment and isinstance(t.object, ox.Literal):
+            entry["comment"] = t.object.value
+        elif t.predicate.value == kinds and isinstance(t.object, ox.NamedNode):
+            entry.setdefault("kind", t.object.value.rsplit("#", 1)[-1])
+    return sorted(terms.values(), key=lambda e: e["iri"])
+
+
+@router.get(urlsplit(ONTOLOGY_IRI).path, summary="The meshkg ontology", response_class=Response)
+async def ontology(request: Request) -> Response:
+    return _document(request, ontology_path(), "meshkg ontology", "ontology")
+
+
+@router.get(urlsplit(SHAPES_IRI).path, summary="The meshkg SHACL shapes", response_class=Response)
+async def shapes(request: Request) -> Response:
+    return _document(request, shapes_path(), "meshkg shapes", "shapes")

@@ -1,0 +1,313 @@
+"""``/sparql``: the SPARQL 1.1 Protocol, read-only, over the snapshot's graphs.
+
+Queries come by GET (``?query=``), by POST of a form, or by POST of the query itself
+(``application/sparql-query``). Every collection is a named graph and the default graph is the
+union of all of them (and of the ontology's graph); ``default-graph-uri``, ``named-graph-uri``,
+``FROM`` and ``FROM NAMED`` may only name those graphs: nothing is ever fetched. Updates of any
+kind are refused. Without a query, GET answers with a SPARQL Service Description, or with a
+query page for a browser.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.api import results
+from app.api.engine import QueryRequest, QueryTimeout, ServiceBusy
+from app.api.errors import ApiError, error_response
+from app.api.negotiation import choose
+from app.api.pages import render
+from app.api.service import Service, ServiceDep
+from app.api.sparql_check import QueryRefused, QueryShape, inspect
+from app.namespaces import PREFIXES
+from app.rdf.formats import FORMATS
+
+router = APIRouter(tags=["SPARQL"])
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+VOID = PREFIXES["void"]
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+_RESULT_FORMATS = {
+    results.JSON_RESULTS: "http://www.w3.org/ns/formats/SPARQL_Results_JSON",
+    results.XML_RESULTS: "http://www.w3.org/ns/formats/SPARQL_Results_XML",
+    results.CSV_RESULTS: "http://www.w3.org/ns/formats/SPARQL_Results_CSV",
+    results.TSV_RESULTS: "http://www.w3.org/ns/formats/SPARQL_Results_TSV",
+    "text/turtle": "http://www.w3.org/ns/formats/Turtle",
+    "application/n-triples": "http://www.w3.org/ns/formats/N-Triples",
+    "application/ld+json": "http://www.w3.org/ns/formats/JSON-LD",
+    "application/rdf+xml": "http://www.w3.org/ns/formats/RDF_XML",
+    "application/trig": "http://www.w3.org/ns/formats/TriG",
+    "application/n-quads": "http://www.w3.org/ns/formats/N-Quads",
+}
+_DESCRIPTION_TYPES = ["text/turtle", "text/html"] + [
+    f.media_type for f in FORMATS if f.media_type != "text/turtle"
+]
+
+_PARAMETERS = [
+    {
+        "name": "query",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE).",
+    },
+    {
+        "name": "default-graph-uri",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "description": "A collection graph to use as (part of) the default graph.",
+    },
+    {
+        "name": "named-graph-uri",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "description": "A collection graph to offer as a named graph.",
+    },
+]
+
+
+def _params(raw: str, where: str) -> dict[str, list[str]]:
+    try:
+        return parse_qs(raw, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError as err:
+        raise ApiError(400, "encoding", f"the {where} is not UTF-8 percent-encoded") from err
+
+
+def _content_type(header: str | None) -> tuple[str | None, str | None]:
+    if not header:
+        return None, None
+    parts = [p.strip() for p in header.split(";")]
+    charset = None
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return parts[0].lower(), charset
+
+
+@router.api_route(
+    "/sparql",
+    methods=["GET", "POST"],
+    summary="SPARQL 1.1 Protocol endpoint (read-only)",
+    openapi_extra={"parameters": _PARAMETERS},
+    response_class=Response,
+)
+async def sparql(request: Request, service: ServiceDep) -> Response:
+    """Evaluate a query, or describe the service when there is none."""
+    url = _params(request.url.query, "query string")
+    params = dict(url)
+    direct: str | None = None
+    if request.method == "POST":
+        kind, charset = _content_type(request.headers.get("content-type"))
+        body = await request.body()
+        if kind == "application/x-www-form-urlencoded":
+            if charset not in (None, "utf-8", "utf8"):
+                raise ApiError(415, "encoding", "forms must be sent in UTF-8")
+            try:
+                form = _params(body.decode("ascii"), "form")
+            except UnicodeDecodeError as err:
+                raise ApiError(400, "encoding", "a form body must be percent-encoded") from err
+            for key, values in form.items():
+                params.setdefault(key, []).extend(values)
+        elif kind == "application/sparql-query":
+            if charset not in (None, "utf-8", "utf8"):
+                raise ApiError(415, "encoding", f"queries must be sent in UTF-8, not {charset}")
+            try:
+                direct = body.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ApiError(400, "encoding", "the query body is not valid UTF-8") from err
+        elif kind == "application/sparql-update":
+            raise ApiError(403, "read-only", "this is a read-only service: updates are refused")
+        else:
+            raise ApiError(
+                415,
+                "media-type",
+                "send a query as application/sparql-query or as an "
+                "application/x-www-form-urlencoded form",
+            )
+    if "update" in params:
+        if request.method == "GET":
+            raise ApiError(400, "update-by-get", "updates cannot be sent by GET (and are refused)")
+        raise ApiError(403, "read-only", "this is a read-only service: updates are refused")
+    queries = params.get("query", [])
+    if direct is not None:
+        queries = [*queries, direct]
+    if len(queries) > 1:
+        raise ApiError(400, "several-queries", "give exactly one query, not several")
+    if not queries:
+        if request.method == "POST":
+            raise ApiError(400, "no-query", "the request holds no query")
+        return _describe(request, service)
+    return await _answer(request, service, queries[0], params)
+
+
+async def _answer(
+    request: Request, service: Service, text: str, params: dict[str, list[str]]
+) -> Response:
+    try:
+        shape = inspect(text)
+    except QueryRefused as refused:
+        status = 403 if refused.code == "update" else 400
+        raise ApiError(status, refused.code, str(refused)) from refused
+    default, named = _dataset(service, shape, params)
+    offers = (
+        results.SOLUTION_TYPES
+        if shape.form == "SELECT"
+        else results.BOOLEAN_TYPES
+        if shape.form == "ASK"
+        else results.GRAPH_TYPES
+    )
+    media = choose(request.headers.get("accept"), offers)
+    if media is None and shape.form in ("CONSTRUCT", "DESCRIBE"):
+        media = _graph_twin(request.headers.get("accept"))
+    if media is None:
+        raise ApiError(
+            406,
+            "not-acceptable",
+            f"no result format of a {shape.form} query is acceptable; offered: {', '.join(offers)}",
+            headers={"Vary": "Accept"},
+        )
+    limit = service.settings.result_limit
+    query = QueryRequest(text, shape.form, media, default, named, limit)
+    try:
+        result = await service.pool.run(query)
+    except QueryTimeout as stopped:
+        raise ApiError(
+            503,
+            "time-limit",
+            f"the query ran past the time limit of {service.pool.timeout:g} s and was stopped",
+        ) from stopped
+    except ServiceBusy as busy:
+        raise ApiError(503, "busy", "every query worker stayed busy; try again") from busy
+    headers = {"Vary": "Accept"}
+    if result.status != 200:
+        return error_response(result.status, result.code, result.message, headers)
+    if result.cut is not None:
+        headers["Meshkg-Result-Cut"] = str(result.cut)
+    media_type = result.media_type or media
+    if media_type.startswith("text/") or media_type.endswith("json"):
+        media_type += "; charset=utf-8"
+    return Response(result.body, headers=headers, media_type=media_type)
+
+
+# Clients such as roqet ask for a results format whatever the query form; the RDF syntax of
+# the same family is what they can read, so a graph answer is sent in that instead of a 406.
+_GRAPH_TWINS = {
+    "application/sparql-results+xml": "application/rdf+xml",
+    "application/sparql-results+json": "application/ld+json",
+}
+
+
+def _graph_twin(accept: str | None) -> str | None:
+    chosen = choose(accept, list(_GRAPH_TWINS))
+    return _GRAPH_TWINS[chosen] if chosen is not None else None
+
+
+def _dataset(
+    service: Service, shape: QueryShape, params: dict[str, list[str]]
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The graphs to query: the protocol's parameters, else the query's FROM, else all."""
+    known = set(service.snapshot.graph_names)
+    default_uris = params.get("default-graph-uri", [])
+    named_uris = params.get("named-graph-uri", [])
+    if default_uris or named_uris:
+        _check_known(known, [*default_uris, *named_uris], "default-graph-uri/named-graph-uri")
+        return tuple(default_uris), tuple(named_uris)
+    if shape.from_graphs or shape.from_named:
+        _check_known(known, [*shape.from_graphs, *shape.from_named], "FROM")
+        return tuple(shape.from_graphs), tuple(shape.from_named)
+    return None, None
+
+
+def _check_known(known: set[str], names: list[str], where: str) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ApiError(
+            400,
+            "unknown-graph",
+            f"{where} names {', '.join(unknown)}, which this service does not hold; it never "
+            "fetches graphs from elsewhere. Its graphs: " + ", ".join(sorted(known)),
+        )
+
+
+def _describe(request: Request, service: Service) -> Response:
+    media = choose(request.headers.get("accept"), _DESCRIPTION_TYPES)
+    if media is None:
+        raise ApiError(406, "not-acceptable", "offered: " + ", ".join(_DESCRIPTION_TYPES))
+    endpoint = str(request.url.replace(query=""))
+    if media == "text/html":
+        return HTMLResponse(
+            render(
+                "query.html",
+                request,
+                title="SPARQL query",
+                endpoint=endpoint,
+                graphs=service.snapshot.graph_names,
+                limit=service.settings.result_limit,
+                timeout=service.pool.timeout,
+                example=_EXAMPLE,
+            ),
+            headers={"Vary": "Accept"},
+        )
+    fmt = results.graph_format(media)
+    body = results.graph(_description(service, endpoint), fmt, None)
+    return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+_EXAMPLE = """PREFIX mk: <https://w3id.org/meshkg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?practice ?label (COUNT(DISTINCT ?source) AS ?sources) WHERE {
+  ?practice a mk:Practice ; skos:prefLabel ?label ; mk:evidenceSource ?source .
+}
+GROUP BY ?practice ?label
+ORDER BY DESC(?sources)
+LIMIT 20"""
+
+
+def _description(service: Service, endpoint: str) -> list[ox.Triple]:
+    sd = ox.NamedNode
+    me = sd(endpoint)
+    triples = [
+        ox.Triple(me, RDF_TYPE, sd(SD + "Service")),
+        ox.Triple(me, sd(SD + "endpoint"), me),
+        ox.Triple(me, sd(SD + "supportedLanguage"), sd(SD + "SPARQL11Query")),
+        ox.Triple(me, sd(SD + "feature"), sd(SD + "UnionDefaultGraph")),
+        ox.Triple(
+            me, sd(SD + "defaultEntailmentRegime"), sd("http://www.w3.org/ns/entailment/Simple")
+        ),
+    ]
+    triples.extend(ox.Triple(me, sd(SD + "resultFormat"), sd(f)) for f in _RESULT_FORMATS.values())
+    dataset = ox.BlankNode("dataset")
+    default = ox.BlankNode("default")
+    triples += [
+        ox.Triple(me, sd(SD + "defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, sd(SD + "Dataset")),
+        ox.Triple(dataset, sd(SD + "defaultGraph"), default),
+        ox.Triple(default, RDF_TYPE, sd(SD + "Graph")),
+        ox.Triple(
+            default, sd(VOID + "triples"), ox.Literal(str(len(service.store)), datatype=_INTEGER)
+        ),
+    ]
+    for info in service.snapshot.info.collections:
+        named = ox.BlankNode(f"g{len(triples)}")
+        graph = ox.BlankNode(f"c{len(triples)}")
+        triples += [
+            ox.Triple(dataset, sd(SD + "namedGraph"), named),
+            ox.Triple(named, RDF_TYPE, sd(SD + "NamedGraph")),
+            ox.Triple(named, sd(SD + "name"), sd(info.graph)),
+            ox.Triple(named, sd(SD + "graph"), graph),
+            ox.Triple(graph, RDF_TYPE, sd(SD + "Graph")),
+            ox.Triple(
+                graph, sd(VOID + "triples"), ox.Literal(str(info.triples), datatype=_INTEGER)
+            ),
+        ]
+    return triples
+
+
+_INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")

@@ -1,0 +1,74 @@
+"""What every route works with: the snapshot, the settings, the query pool, and path rules.
+
+Data IRIs are dereferenceable at the path they have under their own host: with the default
+base ``https://w3id.org/meshkg/id/`` the source ``…/id/study/source/s6`` is served at
+``/meshkg/id/study/source/s6`` on whatever host the service runs (as w3id.org would redirect
+to it), and the ontology and shapes at ``/meshkg/ontology`` and ``/meshkg/shapes``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+from fastapi import Depends, Request
+
+from app.api.engine import QueryPool
+from app.config import Settings
+from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
+from app.store import Snapshot
+
+
+@dataclass(slots=True)
+class Service:
+    snapshot: Snapshot
+    settings: Settings
+    pool: QueryPool
+    started: float = field(default_factory=time.time)
+
+    @property
+    def store(self) -> ox.Store:
+        return self.snapshot.store
+
+    @property
+    def base(self) -> str:
+        return self.snapshot.info.base_iri
+
+    @property
+    def data_path(self) -> str:
+        """The URL path data IRIs are served under (``/meshkg/id/`` for the default base)."""
+        return urlsplit(self.base).path
+
+    @property
+    def ontology_path(self) -> str:
+        return urlsplit(ONTOLOGY_IRI).path
+
+    @property
+    def shapes_path(self) -> str:
+        return urlsplit(SHAPES_IRI).path
+
+    def iri_for_path(self, path: str) -> str | None:
+        """The data IRI a request path names, or ``None`` when it names none."""
+        if not path.startswith(self.data_path) or path == self.data_path:
+            return None
+        return self.base + path[len(self.data_path) :]
+
+    def path_for_iri(self, iri: str) -> str | None:
+        """Where on this service an IRI can be dereferenced, if it is one of ours."""
+        if iri.startswith(self.base):
+            return self.data_path + iri[len(self.base) :]
+        for prefix, path in ((ONTOLOGY_IRI, self.ontology_path), (SHAPES_IRI, self.shapes_path)):
+            if iri == prefix or iri.startswith(prefix + "#"):
+                return path + iri[len(prefix) :]
+        return None
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(_service)]

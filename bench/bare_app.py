@@ -1,0 +1,34 @@
+"""The reference points of the HTTP benchmark: a bare FastAPI + pyoxigraph route, and the floor.
+
+    MESHKG_BENCH_STORE=<snapshot>/store uvicorn bench.bare_app:app --port 8001
+
+``/sparql`` evaluates ``?query=`` on the same Oxigraph snapshot the service serves and returns
+Oxigraph's own serialisation: what a SPARQL route costs with no protocol checks, no time limit,
+no result cap and no worker processes. ``/floor`` returns constant JSON: what FastAPI and
+uvicorn cost on this machine before any query is run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pyoxigraph as ox
+from fastapi import FastAPI, Response
+
+app = FastAPI()
+store = ox.Store.read_only(os.environ["MESHKG_BENCH_STORE"])
+
+
+@app.get("/floor")
+async def floor() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/sparql")
+def sparql(query: str) -> Response:
+    answer = store.query(query, use_default_graph_as_union=True)
+    if isinstance(answer, ox.QueryTriples):
+        body = answer.serialize(format=ox.RdfFormat.N_TRIPLES) or b""
+        return Response(body, media_type="application/n-triples")
+    body = answer.serialize(format=ox.QueryResultsFormat.JSON) or b""
+    return Response(body, media_type="application/sparql-results+json")

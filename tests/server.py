@@ -1,0 +1,71 @@
+"""A real ``meshkg serve`` process on 127.0.0.1 for protocol tests; it stops by itself."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(seeds: list[Path], *args: str, timeout: float = 60) -> Iterator[str]:
+    """Start the service on a free loopback port, wait until it answers, stop it after."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "serve",
+        *map(str, seeds),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *args,
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # A file, not a pipe: an unread pipe fills with access logs and stalls the server.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed once the server has stopped
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                out = log.read().decode(errors="replace")
+                raise RuntimeError(f"meshkg serve exited with {proc.returncode}: {out}")
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("meshkg serve did not answer in time")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
