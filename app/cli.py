@@ -483,6 +483,14 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    cache_mb: Annotated[
+        int | None,
+        typer.Option(
+            "--cache-mb",
+            help="Megabytes of answers kept for repeated GET requests [default 64; 0: none].",
+            show_default=False,
+        ),
+    ] = None,
     base_iri: BaseIri = None,
     set_aside: SetAside = True,
     workers: Workers = None,
@@ -502,6 +510,7 @@ def serve_command(
             "result_limit": result_limit,
             "query_workers": query_workers,
             "memory_quads": memory_quads,
+            "cache_mb": cache_mb,
         }.items()
         if v is not None
     }

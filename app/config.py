@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     """A stored snapshot of at most this many quads is served from a copy in memory (queries
     3-5x faster); a larger one from disk (small memory, start-up in about a second)."""
 
+    cache_mb: int = 64
+    """Megabytes of answers kept in memory for repeated GET requests (0: none kept). The
+    snapshot never changes, so a kept answer is always the answer."""
+
     @property
     def query_processes(self) -> int:
         return self.query_workers if self.query_workers > 0 else max(2, os.cpu_count() or 1)
@@ -61,6 +65,13 @@ class Settings(BaseSettings):
     def _limit(cls, value: int) -> int:
         if value < 1:
             raise ValueError("result_limit must be at least 1")
+        return value
+
+    @field_validator("cache_mb")
+    @classmethod
+    def _cache(cls, value: int) -> int:
+        if not 0 <= value <= 1 << 20:
+            raise ValueError("cache_mb must be between 0 (no cache) and 1048576")
         return value
 
     @field_validator("memory_quads")

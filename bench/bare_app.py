@@ -2,10 +2,11 @@
 
     MESHKG_BENCH_STORE=<snapshot>/store uvicorn bench.bare_app:app --port 8001
 
-``/sparql`` evaluates ``?query=`` on the same Oxigraph snapshot the service serves and returns
-Oxigraph's own serialisation: what a SPARQL route costs with no protocol checks, no time limit,
-no result cap and no worker processes. ``/floor`` returns constant JSON: what FastAPI and
-uvicorn cost on this machine before any query is run.
+``/sparql`` evaluates ``?query=`` on the same Oxigraph snapshot the service serves (copied into
+memory as ``meshkg serve`` does below ``--memory-quads``, unless ``MESHKG_BENCH_ON_DISK=1``)
+and returns Oxigraph's own serialisation: what a SPARQL route costs with no protocol checks,
+no time limit, no result cap and no worker processes. ``/floor`` returns constant JSON: what
+FastAPI and uvicorn cost on this machine before any query is run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from fastapi import FastAPI, Response
 
 app = FastAPI()
 store = ox.Store.read_only(os.environ["MESHKG_BENCH_STORE"])
+if os.environ.get("MESHKG_BENCH_ON_DISK") != "1":
+    memory = ox.Store()
+    memory.bulk_extend(store)
+    store = memory
 
 
 @app.get("/floor")

@@ -586,3 +586,32 @@ def test_schemathesis_finds_no_server_error(corpus_server: str, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "13 selected" in result.stdout
+
+
+@pytest.mark.parametrize("q", ["catalog", "Data Product", "ß", "e", "mesh", "zzzz-none", "\x00"])
+@pytest.mark.parametrize("collection", [None, "data-as-a-product"])
+def test_search_finds_what_a_quote_by_quote_scan_finds(
+    snapshot: Snapshot, q: str, collection: str | None
+) -> None:
+    """The one-pass scan over all quote text answers as testing each quote on its own would."""
+    t = read.tables(snapshot)
+    needle = q.casefold()
+    expected_quotes = [
+        (quote.iri, quote.folded.find(needle))
+        for quote in t.quotes
+        if (collection is None or quote.collection == collection)
+        and "\x00" not in needle
+        and needle in quote.folded
+    ]
+    expected_codes = {
+        c.iri
+        for c in t.codes
+        if (collection is None or c.collection == collection)
+        and "\x00" not in needle
+        and any(needle in x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))
+    }
+    hits = read.search(t, q, collection)
+    assert [(h.quote.iri, h.at) for h in hits if h.quote] == expected_quotes
+    assert {h.code.iri for h in hits if h.code} == expected_codes
+    if q == "e":
+        assert len(expected_quotes) > 1000  # the scan goes through the whole text

@@ -470,8 +470,10 @@ def test_answers_larger_than_a_pipe_arrive_whole_every_time(corpus_server: str) 
         "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(REGEX(STR(?c), STR(?f))) }",
         f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x (!<{MK}solution>)+ ?y . ?y (!<{MK}solution>)+ ?z ."
         f" ?z (!<{MK}solution>)+ ?w }}",
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x (<{MK}codedIn>|!<{MK}codedIn>)* ?y ."
+        f" ?y (<{MK}codedIn>|!<{MK}codedIn>)* ?z }}",
     ],
-    ids=["cartesian", "ordered-cartesian", "regex-join", "path-chain"],
+    ids=["cartesian", "ordered-cartesian", "regex-join", "path-chain", "any-path-star"],
 )
 def test_pathological_query_stops_while_others_answer(corpus_server: str, query: str) -> None:
     url = f"{corpus_server}/sparql"

@@ -20,6 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.api import errors, read
+from app.api.cache import Answers, ResponseCache
 from app.api.engine import QueryPool, StoreOpener
 from app.api.pages import STATIC
 from app.api.routes import api, dumps, meta, resources, sparql
@@ -48,7 +49,7 @@ def _opener(snapshot: Snapshot) -> StoreOpener:
 
 def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
     pool = QueryPool(_opener(snapshot), settings.query_processes, settings.query_timeout)
-    service = Service(snapshot, settings, pool)
+    service = Service(snapshot, settings, pool, Answers(settings.cache_mb * 1024 * 1024))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,13 +72,22 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.service = service
+    # inside CORS, so that a kept answer gets the CORS headers of the request it answers
+    app.add_middleware(ResponseCache, answers=service.answers)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
         allow_credentials=False,
         allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["Meshkg-Result-Cut", "ETag", "Link", "Vary", "Content-Location"],
+        expose_headers=[
+            "Meshkg-Result-Cut",
+            "Meshkg-Cache",
+            "ETag",
+            "Link",
+            "Vary",
+            "Content-Location",
+        ],
         max_age=86400,
     )
     errors.install(app)

@@ -5,7 +5,8 @@ in a small pool of worker processes, each with its own view of the snapshot (a r
 of the stored database, or the in-memory store inherited at fork). A query that outlives the
 time limit has its worker killed and replaced, and the client gets an explicit error; the
 other workers keep answering meanwhile. Results are serialised in the worker, capped at the
-result limit, so only bytes cross the pipe.
+result limit, so only bytes cross the pipe: a request pipe the worker reads blocking, and an
+answer pipe the event loop reads without blocking as the bytes arrive, no thread in between.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,13 +113,22 @@ def _more(answer: ox.QuerySolutions | ox.QueryTriples) -> bool:
     return False
 
 
-def _worker_main(conn: Connection, opener: StoreOpener) -> None:
-    """A worker's life: open the store, then answer requests until the pipe closes."""
+_HEADER = struct.Struct("!Q")  # the length of the pickled answer that follows
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _worker_main(requests: Connection, answers: int, opener: StoreOpener) -> None:
+    """A worker's life: open the store, then answer requests until the request pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     store = opener()
     while True:
         try:
-            data = conn.recv_bytes()
+            data = requests.recv_bytes()
         except (EOFError, OSError):
             break
         request: QueryRequest = pickle.loads(data)
@@ -125,26 +136,68 @@ def _worker_main(conn: Connection, opener: StoreOpener) -> None:
             result = execute(store, request)
         except Exception as err:  # reported to the parent as a 500, never swallowed
             result = QueryResult(500, code="internal", message=type(err).__name__)
-        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        body = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            _write_all(answers, _HEADER.pack(len(body)) + body)
+        except OSError:
+            break
     os._exit(0)
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
+class _Answer:
+    """One answer being read from a worker's answer pipe, on the event loop, as it arrives.
+
+    The pipe is non-blocking (the event loop watches it) and a large answer spans many
+    pipe-fulls, so bytes are gathered until the length announced in the frame header is in.
+    """
+
+    def __init__(self, fd: int, future: asyncio.Future[bytes]) -> None:
+        self.fd, self.future = fd, future
+        self.buffer = bytearray()
+
+    def readable(self) -> None:
+        if self.future.done():
+            return
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as err:
+            self.future.set_exception(err)
+            return
+        if not chunk:
+            self.future.set_exception(EOFError("the worker closed its answer pipe"))
+            return
+        self.buffer += chunk
+        if len(self.buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self.buffer)
+            if len(self.buffer) >= _HEADER.size + size:
+                self.future.set_result(bytes(self.buffer[_HEADER.size : _HEADER.size + size]))
+
+
+def _expire(future: asyncio.Future[bytes]) -> None:
     if not future.done():
-        future.set_result(None)
+        future.set_exception(TimeoutError())
 
 
 class _Worker:
     def __init__(self, opener: StoreOpener) -> None:
         ctx = multiprocessing.get_context("fork")
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, opener), daemon=True)
+        child_requests, self.requests = ctx.Pipe(duplex=False)  # (reader, writer)
+        self.answer_fd, answer_write = os.pipe()
+        os.set_blocking(self.answer_fd, False)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child_requests, answer_write, opener), daemon=True
+        )
         self.process.start()
-        child.close()
+        child_requests.close()
+        os.close(answer_write)
 
     def kill(self) -> None:
         with contextlib.suppress(OSError):
-            self.conn.close()
+            self.requests.close()
+        with contextlib.suppress(OSError):
+            os.close(self.answer_fd)
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
@@ -179,20 +232,17 @@ class QueryPool:
         except TimeoutError as err:
             raise ServiceBusy from err
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = worker.conn.fileno()
+        answer: asyncio.Future[bytes] = loop.create_future()
+        reader = _Answer(worker.answer_fd, answer)
         started = time.monotonic()
+        timer = loop.call_later(self.timeout, _expire, answer)
         try:
-            worker.conn.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
-            loop.add_reader(fd, _resolve, ready)
+            worker.requests.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+            loop.add_reader(worker.answer_fd, reader.readable)
             try:
-                await asyncio.wait_for(ready, timeout=self.timeout)
+                data = await answer
             finally:
-                loop.remove_reader(fd)
-            # uvloop leaves a watched descriptor non-blocking, and a large answer arrives in
-            # several pipe-fulls: read it blocking, off the event loop.
-            os.set_blocking(fd, True)
-            data = await asyncio.to_thread(worker.conn.recv_bytes)
+                loop.remove_reader(worker.answer_fd)
         except (TimeoutError, asyncio.CancelledError, EOFError, OSError) as err:
             self._replace(worker)
             if isinstance(err, asyncio.CancelledError):
@@ -200,6 +250,8 @@ class QueryPool:
             if isinstance(err, TimeoutError):
                 raise QueryTimeout(time.monotonic() - started) from err
             return QueryResult(500, code="internal", message="the query worker stopped")
+        finally:
+            timer.cancel()
         self._idle.put_nowait(worker)
         result: QueryResult = pickle.loads(data)
         return result

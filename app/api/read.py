@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from typing import Literal
 
 import pyoxigraph as ox
@@ -278,6 +280,9 @@ class Tables:
     codes_of: dict[str, list[str]]  # source IRI -> IRIs of the codes it evidences
     sources_of: dict[str, list[str]]  # code IRI -> IRIs of its evidence sources
     counts: dict[str, dict[str, int]]  # collection -> sources and codes per kind
+    code_terms: list[str]  # per code, in order: identifier and labels casefolded, "\x00"-joined
+    quote_text: str  # every quote's folded text, in order, each followed by "\x00"
+    quote_ends: list[int]  # where each quote's text ends in quote_text
 
 
 # --- term conversion ---------------------------------------------------------------------------
@@ -490,6 +495,12 @@ def _build(snapshot: Snapshot) -> Tables:
         codes_of=dict(codes_of),
         sources_of=dict(sources_of),
         counts=counts,
+        code_terms=[
+            "\x00".join(x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))
+            for c in codes
+        ],
+        quote_text="".join(q.folded + "\x00" for q in quotes),
+        quote_ends=list(accumulate(len(q.folded) + 1 for q in quotes)),
     )
 
 
@@ -546,18 +557,14 @@ def codes(
 ) -> list[CodeRow]:
     """Codes matching the filters (``q``: case-insensitive, in any label or the identifier)."""
     needle = q.casefold() if q else None
-
-    def hit(c: CodeRow) -> bool:
-        if needle is None or needle in c.ident.casefold():
-            return True
-        return any(needle in label.casefold() for label in (c.label or "", *c.alt_labels))
-
+    if needle is not None and "\x00" in needle:  # the separator: no text holds it
+        return []
     found = [
         c
-        for c in t.codes
+        for c, terms in zip(t.codes, t.code_terms, strict=True)
         if (collection is None or c.collection == collection)
         and (kind is None or c.kind == kind)
-        and hit(c)
+        and (needle is None or needle in terms)
     ]
     if sort == "ident":
         found.sort(key=lambda c: (c.ident, c.collection))
@@ -584,12 +591,16 @@ def search(t: Tables, q: str, collection: str | None) -> list[Hit]:
     needle = q.casefold()
     found = codes(t, collection=collection, kind=None, q=q, sort="ident", order="asc")
     hits = [Hit(code=c) for c in sorted(found, key=lambda c: (c.collection, c.ident))]
-    for quote in t.quotes:
-        if collection is not None and quote.collection != collection:
-            continue
-        at = quote.folded.find(needle)
-        if at >= 0:
-            hits.append(Hit(quote=quote, at=at))
+    # one scan of all the text, not one per quote: str.find runs at memory speed
+    text, ends = t.quote_text, t.quote_ends
+    at = text.find(needle) if needle and "\x00" not in needle else -1
+    while at >= 0:
+        i = bisect_right(ends, at)
+        quote = t.quotes[i]
+        if collection is None or quote.collection == collection:
+            start = ends[i] - len(quote.folded) - 1
+            hits.append(Hit(quote=quote, at=at - start))
+        at = text.find(needle, ends[i])
     return hits
 
 

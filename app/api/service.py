@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from fastapi import Depends, Request
 
+from app.api.cache import Answers
 from app.api.engine import QueryPool
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
@@ -27,7 +28,18 @@ class Service:
     snapshot: Snapshot
     settings: Settings
     pool: QueryPool
+    answers: Answers
     started: float = field(default_factory=time.time)
+    data_path: str = field(init=False)
+    """The URL path data IRIs are served under (``/meshkg/id/`` for the default base)."""
+    ontology_path: str = field(init=False)
+    shapes_path: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # fixed for the service's life, and asked for by nearly every route
+        self.data_path = urlsplit(self.base).path
+        self.ontology_path = urlsplit(ONTOLOGY_IRI).path
+        self.shapes_path = urlsplit(SHAPES_IRI).path
 
     @property
     def store(self) -> ox.Store:
@@ -36,19 +48,6 @@ class Service:
     @property
     def base(self) -> str:
         return self.snapshot.info.base_iri
-
-    @property
-    def data_path(self) -> str:
-        """The URL path data IRIs are served under (``/meshkg/id/`` for the default base)."""
-        return urlsplit(self.base).path
-
-    @property
-    def ontology_path(self) -> str:
-        return urlsplit(ONTOLOGY_IRI).path
-
-    @property
-    def shapes_path(self) -> str:
-        return urlsplit(SHAPES_IRI).path
 
     def iri_for_path(self, path: str) -> str | None:
         """The data IRI a request path names, or ``None`` when it names none."""
@@ -66,7 +65,9 @@ class Service:
         return None
 
 
-def _service(request: Request) -> Service:
+async def _service(request: Request) -> Service:
+    # async: FastAPI runs a plain function dependency in its thread pool, a thread hop per
+    # request that costs more than most routes' own work
     service: Service = request.app.state.service
     return service
 

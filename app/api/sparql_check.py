@@ -6,7 +6,8 @@ SPARQL 1.1 grammar's terminals (IRIs, prefixed names, variables, the four string
 comments, numbers, punctuation) so that a keyword is only a keyword where the grammar says so:
 ``SERVICE`` in a comment, a string, an IRI or a prefixed name (``ex:service``) is not one.
 From the tokens this module learns the query form, whether it is an update, whether it calls
-``SERVICE``, and which graphs ``FROM`` and ``FROM NAMED`` name (prefixed names and relative
+``SERVICE`` (or ``NOW()``, ``RAND()``, ``UUID()``, ``STRUUID()``, whose answers must not be
+kept), and which graphs ``FROM`` and ``FROM NAMED`` name (prefixed names and relative
 IRIs resolved as the query's prologue says). Syntax is checked afterwards by Oxigraph's parser.
 """
 
@@ -37,6 +38,7 @@ _TOKEN = re.compile(
 )
 
 QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+VOLATILE_FUNCTIONS = {"NOW", "RAND", "UUID", "STRUUID"}
 UPDATE_KEYWORDS = {
     "INSERT",
     "DELETE",
@@ -64,6 +66,7 @@ class QueryShape:
     form: str  # SELECT | ASK | CONSTRUCT | DESCRIBE
     from_graphs: tuple[str, ...] = ()
     from_named: tuple[str, ...] = ()
+    volatile: bool = False  # calls a function whose value changes from one evaluation to the next
 
 
 @dataclass(slots=True)
@@ -142,7 +145,8 @@ def inspect(text: str) -> QueryShape:
             j += 3 if named else 2
             continue
         j += 1
-    return QueryShape(first, tuple(from_graphs), tuple(from_named))
+    volatile = not VOLATILE_FUNCTIONS.isdisjoint(words)
+    return QueryShape(first, tuple(from_graphs), tuple(from_named), volatile)
 
 
 def is_update(text: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,8 +29,12 @@ DCTERMS = PREFIXES["dcterms"]
 _INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")
 
 
+NO_STORE = "no-store"  # answers about the running process, not the snapshot: never kept
+
+
 @router.get("/health", summary="Liveness and what is served")
-async def health(service: ServiceDep) -> dict[str, object]:
+async def health(service: ServiceDep, response: Response) -> dict[str, object]:
+    response.headers["Cache-Control"] = NO_STORE
     return {
         "status": "ok",
         "snapshot": service.snapshot.info.key,
@@ -37,8 +42,9 @@ async def health(service: ServiceDep) -> dict[str, object]:
     }
 
 
-@router.get("/info", summary="Version, snapshot and limits")
-async def info(service: ServiceDep) -> dict[str, object]:
+@router.get("/info", summary="Version, snapshot, limits and the answer cache")
+async def info(service: ServiceDep, response: Response) -> dict[str, object]:
+    response.headers["Cache-Control"] = NO_STORE
     snap = service.snapshot.info
     return {
         "meshkg": __version__,
@@ -59,6 +65,7 @@ async def info(service: ServiceDep) -> dict[str, object]:
             "result_limit": service.settings.result_limit,
             "query_workers": service.pool.processes,
         },
+        "cache": asdict(service.answers.stats()),
         "uptime_seconds": round(time.time() - service.started, 1),
     }
 

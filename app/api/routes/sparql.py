@@ -186,6 +186,8 @@ async def _answer(
     except ServiceBusy as busy:
         raise ApiError(503, "busy", "every query worker stayed busy; try again") from busy
     headers = {"Vary": "Accept"}
+    if shape.volatile:
+        headers["Cache-Control"] = "no-store"
     if result.status != 200:
         return error_response(result.status, result.code, result.message, headers)
     if result.cut is not None:
