@@ -295,7 +295,7 @@ def oxigraph_server(work: Path, dump: Path, port: int, in_memory: bool) -> Itera
                 (dump, "application/n-quads", None),
                 (ontology_path(), "text/turtle", ONTOLOGY_IRI),
             ):
-                params = {"graph": graph} if graph else {"default": ""}
+                params = {"graph": graph} if graph else {}  # N-Quads: the whole dataset
                 headers = {"Content-Type": media}
                 with path.open("rb") as data:
                     r = httpx.post(

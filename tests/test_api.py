@@ -597,11 +597,11 @@ def test_search_finds_what_a_quote_by_quote_scan_finds(
     t = read.tables(snapshot)
     needle = q.casefold()
     expected_quotes = [
-        (quote.iri, quote.folded.find(needle))
+        (quote.iri, quote.text.casefold().find(needle))
         for quote in t.quotes
         if (collection is None or quote.collection == collection)
         and "\x00" not in needle
-        and needle in quote.folded
+        and needle in quote.text.casefold()
     ]
     expected_codes = {
         c.iri
