@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -308,7 +308,7 @@ class Out:
         return self.service.path_for_iri(iri) if iri else None
 
     def api(self, *parts: str) -> str:
-        return self.root + "/api/" + "/".join(segment(p) for p in parts)
+        return self.root + "/api/" + "/".join(_segment(p) for p in parts)
 
     def concept(self, iri: str | None) -> ConceptOut | None:
         if iri is None:
@@ -316,8 +316,8 @@ class Out:
         found = self.tables.concepts.get(iri)
         fallback = iri.rsplit("#", 1)[-1]
         if found is None:
-            return ConceptOut(iri=iri, label=fallback, notation=None)
-        return ConceptOut(iri=iri, label=found.label or fallback, notation=found.notation)
+            return _concept(iri, fallback, None)
+        return _concept(iri, found.label or fallback, found.notation)
 
     def file(self, iri: str | None, path: str | None) -> FileOut | None:
         return FileOut(iri=iri, path=path) if iri or path else None
@@ -574,10 +574,21 @@ def _respond(request: Request, body: BaseModel) -> Response:
     return Response(data, media_type=media, headers={"Vary": "Accept"})
 
 
+# A few dozen concepts and the path segments of ids are asked for in every list: built once.
+@lru_cache(maxsize=1024)
+def _concept(iri: str, label: str | None, notation: str | None) -> ConceptOut:
+    return ConceptOut(iri=iri, label=label, notation=notation)
+
+
+_segment = lru_cache(maxsize=1 << 16)(segment)
+# Page[Any] is a class pydantic makes on each subscription: made once here.
+_AnyPage = Page[Any]
+
+
 def _page(request: Request, items: list[Any], total: int, limit: int, offset: int) -> Page[Any]:
     following = offset + limit
     nxt = str(request.url.include_query_params(offset=following)) if following < total else None
-    return Page[Any](items=items, total=total, limit=limit, offset=offset, next=nxt)
+    return _AnyPage(items=items, total=total, limit=limit, offset=offset, next=nxt)
 
 
 def _collection(service: Service, name: str) -> str:
