@@ -109,6 +109,11 @@ def test_build_to_stdout_with_a_base_iri(study: Path) -> None:
         (["build", "seeds", "-o", "/no/such/dir/x.ttl"], "cannot write /no/such/dir/x.ttl"),
         (["build", "seeds", "-o", "-", "--base-iri", "ftp://x/"], "base_iri"),
         (["validate", "missing.md"], "no such file or folder: missing.md"),
+        (["serve", "seeds", "--cache-mb", "-1"], "cache_mb must be between 0"),
+        (["serve", "seeds", "--memory-quads", "-5"], "memory_quads must be 0"),
+        (["serve", "seeds", "--query-timeout", "0"], "query_timeout must be between"),
+        (["serve", "seeds", "--result-limit", "0"], "result_limit must be at least 1"),
+        (["serve", "no/such/folder"], "no such file or folder: no/such/folder"),
     ],
 )
 def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
