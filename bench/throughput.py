@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.bundled import ontology_path  # noqa: E402
 from app.namespaces import ONTOLOGY_IRI  # noqa: E402
+from bench.coldstart import free_port  # noqa: E402
 from bench.scale import corpus_for  # noqa: E402
 from bench.workload import Query, workload  # noqa: E402
 
@@ -71,12 +71,6 @@ class Run:
     requests: int
     errors: int  # non-2xx answers, socket errors and timeouts
     seconds: float
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -538,29 +538,25 @@ def _tool(name: str) -> str:
     return path
 
 
-def test_roqet(corpus_server: str) -> None:
-    roqet = _tool("roqet")
+def _roqet(endpoint: str, query: str) -> str:
     out = subprocess.run(
-        [roqet, "-p", f"{corpus_server}/sparql", "-e", COUNT_SOURCES, "-r", "csv"],
+        [_tool("roqet"), "-p", endpoint, "-e", query, "-r", "csv"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "76" in out.stdout
+    return out.stdout
+
+
+def test_roqet(corpus_server: str) -> None:
+    endpoint = f"{corpus_server}/sparql"
+    assert "76" in _roqet(endpoint, COUNT_SOURCES)
     # rasqal reads variable bindings only (not booleans, not graphs) from a protocol answer.
     query = f"SELECT ?s WHERE {{ ?s a <{MK}Source> FILTER(STRENDS(STR(?s), '/source/s6')) }}"
-    rows = subprocess.run(
-        [roqet, "-p", f"{corpus_server}/sparql", "-e", query, "-r", "csv"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert rows.returncode == 0, rows.stderr
-    values = {row["s"] for row in csv.DictReader(io.StringIO(rows.stdout))}
-    assert values == {f"{SS}/source/s6", f"{DP}/source/s6"}
+    rows = csv.DictReader(io.StringIO(_roqet(endpoint, query)))
+    assert {row["s"] for row in rows} == {f"{SS}/source/s6", f"{DP}/source/s6"}
 
 
 def test_a_graph_query_asked_for_results_xml_gets_rdf_xml(corpus_server: str) -> None:

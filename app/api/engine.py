@@ -138,7 +138,8 @@ def _worker_main(requests: Connection, answers: int, opener: StoreOpener) -> Non
             result = QueryResult(500, code="internal", message=type(err).__name__)
         body = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            _write_all(answers, _HEADER.pack(len(body)) + body)
+            _write_all(answers, _HEADER.pack(len(body)))
+            _write_all(answers, body)  # not concatenated: answers run to megabytes
         except OSError:
             break
     os._exit(0)
