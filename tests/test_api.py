@@ -19,11 +19,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from app.api import read
 from app.api.app import create_app
+from app.api.routes import api
 from app.api.routes.api import CONTEXT_FILE
 from app.config import Settings
 from app.model import SourceTypeName
@@ -302,6 +306,9 @@ def test_pages_follow_each_other_to_the_end(client: TestClient) -> None:
 def test_offset_beyond_the_end_is_an_empty_page(client: TestClient) -> None:
     page = get(client, "/api/sources?offset=1000")
     assert page == {"items": [], "total": 76, "limit": 50, "offset": 1000, "next": None}
+    largest = 2**53 - 1
+    page = get(client, f"/api/codes?offset={largest}")
+    assert (page["items"], page["offset"]) == ([], largest)
 
 
 def test_lists_are_deterministic(client: TestClient) -> None:
@@ -418,6 +425,8 @@ def test_unknown_resources_are_404(client: TestClient, url: str) -> None:
         ("/api/sources?limit=0", "limit"),
         ("/api/sources?limit=501", "limit"),
         ("/api/codes?offset=-1", "offset"),
+        ("/api/sources?offset=9007199254740992", "offset"),  # beyond what JSON keeps exactly
+        ("/api/search?q=data&offset=126834346843098392297472", "offset"),
         ("/api/codes?kind=nonsense", "kind"),
         ("/api/sources?order=sideways", "order"),
         ("/api/sources?sort=colour", "sort"),
@@ -588,12 +597,30 @@ def test_schemathesis_finds_no_server_error(corpus_server: str, tmp_path: Path) 
     assert "13 selected" in result.stdout
 
 
-@pytest.mark.parametrize("q", ["catalog", "Data Product", "ß", "e", "mesh", "zzzz-none", "\x00"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "catalog",  # a word: its quotes come straight from the index
+        "atalo",  # inside words
+        "Data Product",  # two words: candidates checked against the text
+        "self-serve",
+        "data, ",
+        "’s",  # punctuation around a run
+        "ß",  # casefolds to "ss"
+        "STRASSE",
+        "e",
+        "mesh",
+        "zzzz-none",
+        "-",  # no word characters: a scan of all the text
+        "  ",
+        "\x00",
+    ],
+)
 @pytest.mark.parametrize("collection", [None, "data-as-a-product"])
 def test_search_finds_what_a_quote_by_quote_scan_finds(
     snapshot: Snapshot, q: str, collection: str | None
 ) -> None:
-    """The one-pass scan over all quote text answers as testing each quote on its own would."""
+    """The word index answers as testing each quote on its own would, positions included."""
     t = read.tables(snapshot)
     needle = q.casefold()
     expected_quotes = [
@@ -610,8 +637,54 @@ def test_search_finds_what_a_quote_by_quote_scan_finds(
         and "\x00" not in needle
         and any(needle in x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))
     }
-    hits = read.search(t, q, collection)
+    found = read.search(t, q, collection)
+    hits = read.hits(t, found, 0, len(found))
+    assert len(found) == len(expected_quotes) + len(expected_codes)
     assert [(h.quote.iri, h.at) for h in hits if h.quote] == expected_quotes
     assert {h.code.iri for h in hits if h.code} == expected_codes
     if q == "e":
         assert len(expected_quotes) > 1000  # the scan goes through the whole text
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_search_matches_a_scan_for_any_piece_of_quote_text(snapshot: Snapshot, data: Any) -> None:
+    """Any slice of any quote, in any case, across word edges: the index misses nothing."""
+    t = read.tables(snapshot)
+    quote = data.draw(st.sampled_from(t.quotes))
+    start = data.draw(st.integers(0, len(quote.text) - 1))
+    piece = quote.text[start : start + data.draw(st.integers(1, 24))]
+    q = piece.upper() if data.draw(st.booleans()) else piece
+    needle = q.casefold()
+    found = read.search(t, q, None)
+    expected = [x.iri for x in t.quotes if needle in x.text.casefold()]
+    if q == piece:
+        assert quote.iri in expected
+    assert [h.quote.iri for h in read.hits(t, found, 0, len(found)) if h.quote] == expected
+
+
+def _conforms(model: type[BaseModel], body: Any) -> None:
+    """The body is exactly what the published model describes: no field missing or extra."""
+    parsed = model.model_validate(body, strict=False)
+    assert json.loads(parsed.model_dump_json()) == body
+
+
+def test_every_body_is_what_the_published_models_describe(client: TestClient) -> None:
+    """Bodies are built as plain data for speed; the models in /openapi.json stay the contract."""
+    _conforms(api.Index, get(client, "/api"))
+    _conforms(api.Page[api.CollectionOut], get(client, "/api/collections"))
+    for collection in every(client, "/api/collections"):
+        _conforms(api.CollectionOut, get(client, collection["url"]))
+    _conforms(api.Page[api.SourceItem], get(client, "/api/sources?limit=500"))
+    for source in every(client, "/api/sources"):
+        _conforms(api.SourceDetail, get(client, source["url"]))
+    _conforms(api.Page[api.CodeItem], get(client, "/api/codes?limit=500&kind=unresolved"))
+    for code in every(client, "/api/codes"):
+        _conforms(api.CodeDetail, get(client, code["url"]))
+    for q in ("data", "catalog", "-"):
+        _conforms(api.Page[api.SearchHit], get(client, f"/api/search?q={q}&limit=500"))
+    ld = get(client, "/api/codes?limit=3", Accept="application/ld+json")
+    assert ld.pop("@context").endswith("/api/context/v1.jsonld")
+    _conforms(api.Page[api.CodeItem], ld)

@@ -1,17 +1,13 @@
-"""The reads behind the JSON API: per-snapshot tables for lists, a few queries per detail.
+"""The reads behind the JSON API: tables made once per snapshot, for lists and details alike.
 
 Why tables: a snapshot never changes while it is served, and the lists (sources, codes, search
 over quotes) are small but expensive to aggregate on every request (the code list's GROUP BY
 takes ~3 ms in memory and ~16 ms on a stored snapshot). So each aggregate is computed once per
 snapshot, in SPARQL, on first use, and lists are then filtered, sorted and cut in Python in
-microseconds. Detail resources ask the store only what the tables do not hold (a source's two
-records; a code's definitions, evidence quotes and facts), one query each, with the resource's
-IRI passed as a substitution: no request text is ever pasted into a query.
-
-A note on pyoxigraph substitutions (measured on 0.5): a substituted variable must be projected;
-it constrains the triple patterns it appears in, but ``BOUND`` and ``BIND`` see it unbound and
-inside an ``OPTIONAL`` it filters nothing. So it is only ever used in required triple patterns
-here, and optional filters are applied to the tables in Python instead.
+microseconds. Details are read from tables too (a code's evidence quotes, definitions and
+facts; a source's two records): asked per resource, those queries cost more than the rest of
+the route (a thousand rows for the most-cited code at ×10, and each query's parse and plan
+alone about 0.1 ms). No request text is ever pasted into a query.
 """
 
 from __future__ import annotations
@@ -19,9 +15,10 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -144,7 +141,12 @@ GROUP BY ?c ?scheme
 """
 )
 
-# --- detail queries (?s or ?c substituted with the resource's IRI) ----------------------------
+_CODE_QUOTES = (
+    _PREFIXES
+    + """
+SELECT DISTINCT ?c ?q WHERE { ?c mk:codedIn ?b . ?b mk:evidenceQuote ?q }
+"""
+)
 
 _RECORDS = (
     _PREFIXES
@@ -153,13 +155,6 @@ SELECT ?s ?link ?rec ?p ?o WHERE {
   VALUES ?link { mk:headerRecord mk:traceRecord }
   ?s ?link ?rec . ?rec ?p ?o .
 }
-"""
-)
-
-_CODE_QUOTES = (
-    _PREFIXES
-    + """
-SELECT DISTINCT ?c ?q WHERE { ?c mk:codedIn ?b . ?b mk:evidenceQuote ?q }
 """
 )
 
@@ -180,10 +175,9 @@ SELECT ?c ?d ?label ?kind ?instring ?line ?src WHERE {
 _FACTS = (
     _PREFIXES
     + """
-SELECT ?c ?f ?p ?o ?loc ?path ?line WHERE {
-  { ?f mk:solution ?c } UNION { ?f mk:force ?c } UNION { ?f mk:decision ?c }
-  UNION { ?f mk:option ?c } UNION { ?f mk:dependentSolution ?c }
-  UNION { ?f mk:requiredSolution ?c }
+SELECT ?f ?p ?o ?loc ?path ?line WHERE {
+  VALUES ?type { mk:ForceImpact mk:DecisionOption mk:Dependency }
+  ?f a ?type .
   { ?f ?p ?o }
   UNION
   { ?f prov:atLocation ?loc . ?loc mk:seedFile ?file ; mk:line ?line .
@@ -191,10 +185,7 @@ SELECT ?c ?f ?p ?o ?loc ?path ?line WHERE {
 }
 """
 )
-"""Every triple of each fact the code takes part in, and the file and line of each statement.
-
-(A ``VALUES ?role`` join or an ``OPTIONAL`` guarded by ``FILTER(?p = prov:atLocation)`` gives
-the same rows ten times slower on a stored snapshot.)"""
+"""Every triple of every fact, and the file and line of each statement of it."""
 
 # --- rows --------------------------------------------------------------------------------------
 
@@ -262,6 +253,22 @@ class QuoteRow:
     path: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Words:
+    """An inverted index of the casefolded quote text: for each word, the quotes that hold it.
+
+    Why: search is a substring match, and scanning all quote text costs time in proportion to
+    the corpus (9 MB, about 4 ms, at ×10) on every request. Every match of a needle contains
+    its longest run of word characters inside one word of the text, so the quotes that can
+    match are those holding a word that contains that run: found by scanning the vocabulary
+    (tens of KB) instead of the text.
+    """
+
+    vocabulary: str  # every distinct word, each followed by NUL
+    ends: list[int]  # the offset after each word's NUL in vocabulary
+    postings: list[array[int]]  # per word, the indexes of the quotes holding it, ascending
+
+
 @dataclass(slots=True)
 class Tables:
     """Everything lists and search need, aggregated once per snapshot."""
@@ -278,11 +285,21 @@ class Tables:
     quotes_of: dict[str, list[QuoteRow]]  # source IRI -> its quotes by position
     codes_of: dict[str, list[str]]  # source IRI -> IRIs of the codes it evidences
     sources_of: dict[str, list[str]]  # code IRI -> IRIs of its evidence sources
+    quoted_for: dict[str, array[int]]  # code IRI -> indexes of its evidence quotes in quotes
+    definitions_of: dict[str, list[Definition]]  # code IRI -> where it is defined
+    records_of: dict[str, dict[str, Record]]  # source IRI -> header/trace link IRI -> record
+    facts_of: dict[str, dict[str, list[Fact]]]  # code IRI -> role (ROLES) -> facts, by IRI
     counts: dict[str, dict[str, int]]  # collection -> sources and codes per kind
     code_terms: list[str]  # per code, in order: identifier and labels casefolded, "\x00"-joined
     quote_text: bytes  # every quote's casefolded text in UTF-8, in order, each followed by NUL
     quote_ends: list[int]  # the offset after each quote's NUL in quote_text
+    words: Words  # which quotes hold which words, for search
     orders: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # see _in_order
+
+
+FACT_TYPES = {MK + "ForceImpact", MK + "DecisionOption", MK + "Dependency"}
+ROLES = ("solution", "force", "decision", "option", "dependentSolution", "requiredSolution")
+NO_FACTS: dict[str, list[Fact]] = {role: [] for role in ROLES}
 
 
 # --- term conversion ---------------------------------------------------------------------------
@@ -325,12 +342,8 @@ def value(term: Term) -> str | bool | int | None:
     return term.value
 
 
-def _select(
-    store: ox.Store, query: str, substitutions: Mapping[ox.Variable, ox.NamedNode] | None = None
-) -> Iterable[ox.QuerySolution]:
-    result = store.query(
-        query, use_default_graph_as_union=True, substitutions=dict(substitutions or {})
-    )
+def _select(store: ox.Store, query: str) -> Iterable[ox.QuerySolution]:
+    result = store.query(query, use_default_graph_as_union=True)
     assert isinstance(result, ox.QuerySolutions)
     return result
 
@@ -482,7 +495,8 @@ def _build(snapshot: Snapshot) -> Tables:
 
     # UTF-8, not str: one character beyond U+FFFF anywhere would make a joined str four bytes
     # per character (360 MB instead of 90 at ×100 the corpus)
-    folded = [q.text.casefold().encode() for q in quotes]
+    folded_text = [q.text.casefold() for q in quotes]
+    folded = [f.encode() for f in folded_text]
     return Tables(
         base=snapshot.info.base_iri,
         collections=names,
@@ -493,6 +507,10 @@ def _build(snapshot: Snapshot) -> Tables:
         source_by_iri=source_by_iri,
         code_by_iri=code_by_iri,
         quote_by_iri={q.iri: q for q in quotes},
+        quoted_for=_quoted_for(store, {q.iri: i for i, q in enumerate(quotes)}, code_by_iri),
+        definitions_of=_definitions(store, source_by_iri, code_by_iri),
+        records_of=_records(store, source_by_iri),
+        facts_of=_facts(store, source_by_iri),
         quotes_of=dict(quotes_of),
         codes_of=dict(codes_of),
         sources_of=dict(sources_of),
@@ -503,6 +521,111 @@ def _build(snapshot: Snapshot) -> Tables:
         ],
         quote_text=b"".join(f + b"\x00" for f in folded),
         quote_ends=list(accumulate(len(f) + 1 for f in folded)),
+        words=_words(folded_text),
+    )
+
+
+def _records(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str, Record]]:
+    found: dict[str, dict[str, Record]] = {}
+    for r in _select(store, _RECORDS):
+        s, link, rec, p = _iri(r["s"]), _iri(r["link"]), _iri(r["rec"]), _iri(r["p"])
+        if s not in sources or link is None or rec is None or p is None:
+            continue
+        record = found.setdefault(s, {}).setdefault(link, Record(rec, None, sources[s].path))
+        if p == MK + "line":
+            record.line = _int(r["o"])
+        elif p in RECORD_FIELDS:
+            record.values[RECORD_FIELDS[p]] = value(r["o"])
+    return found
+
+
+def _definitions(
+    store: ox.Store, sources: dict[str, SourceRow], codes: dict[str, CodeRow]
+) -> dict[str, list[Definition]]:
+    found: dict[str, list[Definition]] = defaultdict(list)
+    for r in _select(store, _DEFINITIONS):
+        c, d = _iri(r["c"]), _iri(r["d"])
+        if c not in codes or d is None:
+            continue
+        found[c].append(
+            Definition(
+                iri=d,
+                label=_text(r["label"]),
+                declared_kind=CLASS_KIND.get(_iri(r["kind"]) or ""),
+                in_string=bool(_bool(r["instring"])),
+                line=_int(r["line"]),
+                source=sources.get(_iri(r["src"]) or ""),
+            )
+        )
+    for definitions in found.values():
+        definitions.sort(key=lambda d: ((d.source and d.source.path) or "", d.line or 0, d.iri))
+    return dict(found)
+
+
+def _facts(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str, list[Fact]]]:
+    """Per code, the facts it takes part in, by its role in them (``ROLES``)."""
+    facts: dict[str, Fact] = {}
+    for r in _select(store, _FACTS):
+        f, p, o, loc = _iri(r["f"]), _iri(r["p"]), r["o"], _iri(r["loc"])
+        if f is None:
+            continue
+        fact = facts.setdefault(f, Fact(f, ""))
+        if loc is not None:
+            if all(x.iri != loc for x in fact.locations):
+                fact.locations.append(Location(loc, _text(r["path"]), _int(r["line"])))
+        elif p is None or p == PROV + "atLocation":
+            continue
+        elif p == RDF_TYPE:
+            if _iri(o) in FACT_TYPES:
+                fact.type = _iri(o) or ""
+        elif p == MK + "evidenceSource":
+            src = sources.get(_iri(o) or "")
+            if src is not None and src not in fact.sources:
+                fact.sources.append(src)
+        elif isinstance(o, ox.NamedNode):
+            fact.links[p] = o.value
+        elif isinstance(o, ox.Literal):
+            fact.texts[p] = value(o)
+    found: dict[str, dict[str, list[Fact]]] = {}
+    for fact in sorted(facts.values(), key=lambda f: f.iri):
+        if fact.type not in FACT_TYPES:
+            continue
+        fact.sources.sort(key=lambda s: natural(s.id))
+        fact.locations.sort(key=lambda x: (x.path or "", x.line or 0))
+        for role in ROLES:
+            code = fact.links.get(MK + role)
+            if code is not None:
+                found.setdefault(code, {r: [] for r in ROLES})[role].append(fact)
+    return found
+
+
+def _quoted_for(
+    store: ox.Store, index: dict[str, int], codes: dict[str, CodeRow]
+) -> dict[str, array[int]]:
+    found: dict[str, array[int]] = {}
+    for row in _select(store, _CODE_QUOTES):
+        c, i = _iri(row["c"]), index.get(_iri(row["q"]) or "")
+        if c in codes and i is not None:
+            found.setdefault(c, array("I")).append(i)
+    return found
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(folded: list[str]) -> Words:
+    postings: dict[str, array[int]] = {}
+    for i, text in enumerate(folded):
+        for word in set(_WORD.findall(text)):
+            found = postings.get(word)
+            if found is None:
+                found = postings[word] = array("I")
+            found.append(i)
+    vocabulary = list(postings)
+    return Words(
+        vocabulary="".join(w + "\x00" for w in vocabulary),
+        ends=list(accumulate(len(w) + 1 for w in vocabulary)),
+        postings=[postings[w] for w in vocabulary],
     )
 
 
@@ -604,23 +727,73 @@ class Hit:
     at: int = 0  # where the match starts in the quote's text
 
 
-def search(t: Tables, q: str, collection: str | None) -> list[Hit]:
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Everything a search matched, codes first; match positions are found only for a page."""
+
+    needle: bytes  # casefolded, UTF-8
+    codes: list[CodeRow]
+    quotes: list[int]  # indexes into Tables.quotes, in their order
+
+    def __len__(self) -> int:
+        return len(self.codes) + len(self.quotes)
+
+
+def search(t: Tables, q: str, collection: str | None) -> Found:
     """Codes first (by collection and identifier), then quotes (by source and position)."""
     needle = q.casefold()
     found = codes(t, collection=collection, kind=None, q=q, sort="ident", order="asc")
-    hits = [Hit(code=c) for c in sorted(found, key=lambda c: (c.collection, c.ident))]
-    # one scan of all the text, not one per quote: bytes.find runs at memory speed, and a match
-    # of UTF-8 in UTF-8 always starts on a character boundary
-    text, ends, wanted = t.quote_text, t.quote_ends, needle.encode()
-    at = text.find(wanted) if wanted and b"\x00" not in wanted else -1
+    matched = sorted(found, key=lambda c: (c.collection, c.ident))
+    wanted = needle.encode()
+    if not wanted or b"\x00" in wanted:  # the separator: no text holds it
+        return Found(wanted, matched, [])
+    candidates = _candidates(t.words, needle)
+    text, ends = t.quote_text, t.quote_ends
+    if candidates is None:  # no word characters to look up: one scan of all the text
+        quotes = []
+        at = text.find(wanted)
+        while at >= 0:
+            i = bisect_right(ends, at)
+            quotes.append(i)
+            at = text.find(wanted, ends[i])
+    elif _WORD.fullmatch(needle):  # every quote holding a word that contains it matches
+        quotes = candidates
+    else:
+        quotes = [i for i in candidates if text.find(wanted, ends[i - 1] if i else 0, ends[i]) >= 0]
+    if collection is not None:
+        quotes = [i for i in quotes if t.quotes[i].collection == collection]
+    return Found(wanted, matched, quotes)
+
+
+def _candidates(words: Words, needle: str) -> list[int] | None:
+    """The quotes that may hold the needle, ascending; ``None`` when it has no word to look up."""
+    runs = _WORD.findall(needle)
+    if not runs:
+        return None
+    run = max(runs, key=len)
+    vocabulary, ends = words.vocabulary, words.ends
+    lists = []
+    at = vocabulary.find(run)
     while at >= 0:
-        i = bisect_right(ends, at)
-        quote = t.quotes[i]
-        if collection is None or quote.collection == collection:
-            start = ends[i - 1] if i else 0
-            hits.append(Hit(quote=quote, at=len(text[start:at].decode())))
-        at = text.find(wanted, ends[i])
-    return hits
+        k = bisect_right(ends, at)
+        lists.append(words.postings[k])
+        at = vocabulary.find(run, ends[k])
+    if len(lists) == 1:
+        return lists[0].tolist()
+    return sorted(set().union(*lists))
+
+
+def hits(t: Tables, found: Found, start: int, stop: int) -> list[Hit]:
+    """The hits from ``start`` to ``stop``, quotes with where in their text the match starts."""
+    page = [Hit(code=c) for c in found.codes[start:stop]]
+    first = max(0, start - len(found.codes))
+    text, ends = t.quote_text, t.quote_ends
+    for i in found.quotes[first : max(first, stop - len(found.codes))]:
+        begin = ends[i - 1] if i else 0
+        at = text.find(found.needle, begin, ends[i])
+        # a match of UTF-8 in UTF-8 always starts on a character boundary
+        page.append(Hit(quote=t.quotes[i], at=len(text[begin:at].decode())))
+    return page
 
 
 def snippet(text: str, at: int, length: int, width: int = 80) -> str:
@@ -692,16 +865,7 @@ def source(snapshot: Snapshot, iri: str) -> SourceDetail | None:
     row = t.source_by_iri.get(iri)
     if row is None:
         return None
-    records: dict[str, Record] = {}
-    for r in _select(snapshot.store, _RECORDS, {ox.Variable("s"): ox.NamedNode(iri)}):
-        link, rec, p = _iri(r["link"]), _iri(r["rec"]), _iri(r["p"])
-        if link is None or rec is None or p is None:
-            continue
-        record = records.setdefault(link, Record(rec, None, row.path))
-        if p == MK + "line":
-            record.line = _int(r["o"])
-        elif p in RECORD_FIELDS:
-            record.values[RECORD_FIELDS[p]] = value(r["o"])
+    records = t.records_of.get(iri, {})
     header, trace = records.get(MK + "headerRecord"), records.get(MK + "traceRecord")
     disagreements = []
     if header is not None and trace is not None:
@@ -778,41 +942,16 @@ def code_row(t: Tables, iri: str | None) -> CodeRow | None:
     return CodeRow(collection=parts[0], iri=iri, ident=parts[-1], kind="unresolved", label=None)
 
 
-FACT_TYPES = {MK + "ForceImpact", MK + "DecisionOption", MK + "Dependency"}
-ROLES = ("solution", "force", "decision", "option", "dependentSolution", "requiredSolution")
-
-
 def code(snapshot: Snapshot, iri: str) -> CodeDetail | None:
     """One code with all its evidence: definitions, sources and quotes, facts it takes part in."""
     t = tables(snapshot)
     row = t.code_by_iri.get(iri)
     if row is None:
         return None
-    store = snapshot.store
-    subject = {ox.Variable("c"): ox.NamedNode(iri)}
-
-    definitions = []
-    for r in _select(store, _DEFINITIONS, subject):
-        d = _iri(r["d"])
-        if d is None:
-            continue
-        definitions.append(
-            Definition(
-                iri=d,
-                label=_text(r["label"]),
-                declared_kind=CLASS_KIND.get(_iri(r["kind"]) or ""),
-                in_string=bool(_bool(r["instring"])),
-                line=_int(r["line"]),
-                source=t.source_by_iri.get(_iri(r["src"]) or ""),
-            )
-        )
-    definitions.sort(key=lambda d: ((d.source and d.source.path) or "", d.line or 0, d.iri))
-
     quoted: dict[str, list[QuoteRow]] = defaultdict(list)
-    for r in _select(store, _CODE_QUOTES, subject):
-        quote = t.quote_by_iri.get(_iri(r["q"]) or "")
-        if quote is not None:
-            quoted[quote.source].append(quote)
+    for i in t.quoted_for.get(iri, ()):
+        quote = t.quotes[i]
+        quoted[quote.source].append(quote)
     evidence_iris = list(t.sources_of.get(iri, []))
     evidence_iris += sorted(
         (s for s in quoted if s not in evidence_iris), key=lambda s: natural(s.rsplit("/", 1)[-1])
@@ -823,44 +962,10 @@ def code(snapshot: Snapshot, iri: str) -> CodeDetail | None:
         if s in t.source_by_iri
     ]
 
-    facts: dict[str, Fact] = {}
-    for r in _select(store, _FACTS, subject):
-        f, p, o, loc = _iri(r["f"]), _iri(r["p"]), r["o"], _iri(r["loc"])
-        if f is None:
-            continue
-        fact = facts.setdefault(f, Fact(f, ""))
-        if loc is not None:
-            if all(x.iri != loc for x in fact.locations):
-                fact.locations.append(Location(loc, _text(r["path"]), _int(r["line"])))
-        elif p is None or p == PROV + "atLocation":
-            continue
-        elif p == RDF_TYPE:
-            if _iri(o) in FACT_TYPES:
-                fact.type = _iri(o) or ""
-        elif p == MK + "evidenceSource":
-            src = t.source_by_iri.get(_iri(o) or "")
-            if src is not None and src not in fact.sources:
-                fact.sources.append(src)
-        elif isinstance(o, ox.NamedNode):
-            fact.links[p] = o.value
-        elif isinstance(o, ox.Literal):
-            fact.texts[p] = value(o)
-    by_role: dict[str, list[Fact]] = {role: [] for role in ROLES}
-    for fact in facts.values():
-        if fact.type not in FACT_TYPES:
-            continue
-        fact.sources.sort(key=lambda s: natural(s.id))
-        fact.locations.sort(key=lambda x: (x.path or "", x.line or 0))
-        for role in ROLES:
-            if fact.links.get(MK + role) == iri:
-                by_role[role].append(fact)
-    for found in by_role.values():
-        found.sort(key=lambda f: f.iri)
-
     return CodeDetail(
         row=row,
         closest=code_row(t, row.closest),
-        definitions=definitions,
+        definitions=t.definitions_of.get(iri, []),
         evidence=evidence,
-        facts=by_role,
+        facts=t.facts_of.get(iri, NO_FACTS),
     )

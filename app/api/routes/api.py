@@ -12,13 +12,13 @@ keep in step. Reads come from :mod:`app.api.read`; nothing here talks SPARQL.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -295,10 +295,19 @@ class Index(BaseModel):
 
 # --- building the bodies -------------------------------------------------------------------------
 
+Body = dict[str, Any]
+"""A response body or a part of one, keyed and ordered as its response model."""
+
 
 @dataclass(frozen=True, slots=True)
 class Out:
-    """Turns read rows into response models for one request (its host, the service's paths)."""
+    """Turns read rows into bodies for one request (its host, the service's paths).
+
+    Bodies are plain dicts serialised by orjson, not response models: building and validating
+    a model per item was most of a route's time (a 50-source page 0.8 ms of 0.9 ms, a code
+    with 300 KB of evidence 7 ms). The models stay the published contract, and the tests
+    validate real bodies of every route against them, so the two cannot drift apart.
+    """
 
     root: str
     service: Service
@@ -310,214 +319,207 @@ class Out:
     def api(self, *parts: str) -> str:
         return self.root + "/api/" + "/".join(_segment(p) for p in parts)
 
-    def concept(self, iri: str | None) -> ConceptOut | None:
+    def concept(self, iri: str | None) -> Body | None:
         if iri is None:
             return None
         found = self.tables.concepts.get(iri)
         fallback = iri.rsplit("#", 1)[-1]
         if found is None:
-            return _concept(iri, fallback, None)
-        return _concept(iri, found.label or fallback, found.notation)
+            return {"iri": iri, "label": fallback, "notation": None}
+        return {"iri": iri, "label": found.label or fallback, "notation": found.notation}
 
-    def file(self, iri: str | None, path: str | None) -> FileOut | None:
-        return FileOut(iri=iri, path=path) if iri or path else None
+    def file(self, iri: str | None, path: str | None) -> Body | None:
+        return {"iri": iri, "path": path} if iri or path else None
 
-    def collection(self, name: str) -> CollectionOut:
+    def collection(self, name: str) -> Body:
         info = next(c for c in self.service.snapshot.info.collections if c.name == name)
-        return CollectionOut(
-            iri=info.graph,
-            href=self.href(info.graph),
-            url=self.api("collections", name),
-            name=name,
-            title=info.title or name,
-            description=info.description,
-            triples=info.triples,
-            codebook=Minter(self.service.base, name, str).codebook,
-            counts=Counts.model_validate(self.tables.counts[name]),
-            links=CollectionLinks(
-                sources=f"{self.root}/api/sources?collection={segment(name)}",
-                codes=f"{self.root}/api/codes?collection={segment(name)}",
-            ),
-        )
+        return {
+            "iri": info.graph,
+            "href": self.href(info.graph),
+            "url": self.api("collections", name),
+            "type": "collection",
+            "name": name,
+            "title": info.title or name,
+            "description": info.description,
+            "triples": info.triples,
+            "codebook": Minter(self.service.base, name, str).codebook,
+            "counts": {key: self.tables.counts[name][key] for key in COUNTS},
+            "links": {
+                "sources": f"{self.root}/api/sources?collection={segment(name)}",
+                "codes": f"{self.root}/api/codes?collection={segment(name)}",
+            },
+        }
 
-    def source_ref_fields(self, s: read.SourceRow) -> dict[str, Any]:
-        """The fields of a :class:`SourceRef`, for it and the models that extend it."""
+    def source_ref(self, s: read.SourceRow) -> Body:
         return {
             "iri": s.iri,
             "href": self.href(s.iri),
             "url": self.api("collections", s.collection, "sources", s.id),
+            "type": "source",
             "collection": s.collection,
             "id": s.id,
             "title": s.title,
         }
 
-    def source_ref(self, s: read.SourceRow) -> SourceRef:
-        return SourceRef(**self.source_ref_fields(s))
+    def source_item(self, s: read.SourceRow) -> Body:
+        body = self.source_ref(s)
+        body.update(
+            source_url=s.source_url,
+            tiny_url=s.tiny_url,
+            archive_url=s.archive_url,
+            source_type=self.concept(s.source_type),
+            author_type=self.concept(s.author_type),
+            interview=s.interview,
+            example=s.example,
+            source_code=s.source_code,
+            file=self.file(s.file, s.path),
+            line=s.line,
+            quote_count=s.quotes,
+            code_count=s.codes,
+        )
+        return body
 
-    def source_fields(self, s: read.SourceRow) -> dict[str, Any]:
-        return {
-            **self.source_ref_fields(s),
-            "source_url": s.source_url,
-            "tiny_url": s.tiny_url,
-            "archive_url": s.archive_url,
-            "source_type": self.concept(s.source_type),
-            "author_type": self.concept(s.author_type),
-            "interview": s.interview,
-            "example": s.example,
-            "source_code": s.source_code,
-            "file": self.file(s.file, s.path),
-            "line": s.line,
-            "quote_count": s.quotes,
-            "code_count": s.codes,
-        }
-
-    def source_item(self, s: read.SourceRow) -> SourceItem:
-        return SourceItem(**self.source_fields(s))
-
-    def record(self, kind: Literal["header", "trace"], r: read.Record | None) -> RecordOut | None:
+    def record(self, kind: Literal["header", "trace"], r: read.Record | None) -> Body | None:
         if r is None:
             return None
-        values = dict(r.values)
-        ident = values.pop("id", None)
-        variable = values.pop("variable", None)
-        return RecordOut(
-            iri=r.iri,
-            href=self.href(r.iri),
-            type=kind,
-            line=r.line,
-            id=None if ident is None else str(ident),
-            variable=None if variable is None else str(variable),
-            **values,
-        )
+        ident, variable = r.values.get("id"), r.values.get("variable")
+        body: Body = {
+            "iri": r.iri,
+            "href": self.href(r.iri),
+            "type": kind,
+            "line": r.line,
+            "id": None if ident is None else str(ident),
+        }
+        body.update((name, r.values.get(name)) for name in RECORD_VALUES)
+        body["variable"] = None if variable is None else str(variable)
+        return body
 
-    def quote(self, q: read.QuoteRow) -> QuoteOut:
+    def quote(self, q: read.QuoteRow) -> Body:
         owner = self.tables.source_by_iri.get(q.source)
-        return QuoteOut(
-            iri=q.iri,
-            href=self.href(q.iri),
-            position=q.position,
-            text=q.text,
-            file=self.file(owner.file if owner else None, q.path),
-            line=q.line,
-            end_line=q.end_line,
-        )
+        return {
+            "iri": q.iri,
+            "href": self.href(q.iri),
+            "type": "quote",
+            "position": q.position,
+            "text": q.text,
+            "file": self.file(owner.file if owner else None, q.path),
+            "line": q.line,
+            "end_line": q.end_line,
+        }
 
-    def source_detail(self, d: read.SourceDetail) -> SourceDetail:
-        return SourceDetail(
-            **self.source_fields(d.row),
+    def source_detail(self, d: read.SourceDetail) -> Body:
+        body = self.source_item(d.row)
+        body.update(
             header=self.record("header", d.header),
             trace=self.record("trace", d.trace),
             disagreements=[
-                DisagreementOut(
-                    field=x.field,
-                    header=x.header,
-                    trace=x.trace,
-                    header_line=x.header_line,
-                    trace_line=x.trace_line,
-                )
+                {
+                    "field": x.field,
+                    "header": x.header,
+                    "trace": x.trace,
+                    "header_line": x.header_line,
+                    "trace_line": x.trace_line,
+                }
                 for x in d.disagreements
             ],
             quotes=[self.quote(q) for q in d.quotes],
             codes=[self.code_ref(c) for c in d.codes],
         )
+        return body
 
-    def code_ref_fields(self, c: read.CodeRow) -> dict[str, Any]:
-        """The fields of a :class:`CodeRef`, for it and the models that extend it."""
+    def code_ref(self, c: read.CodeRow) -> Body:
         return {
             "iri": c.iri,
             "href": self.href(c.iri),
             "url": self.api("collections", c.collection, "codes", c.ident),
+            "type": "code",
             "collection": c.collection,
             "ident": c.ident,
             "kind": c.kind,
             "label": c.label,
         }
 
-    def code_ref(self, c: read.CodeRow) -> CodeRef:
-        return CodeRef(**self.code_ref_fields(c))
+    def code_item(self, c: read.CodeRow) -> Body:
+        body = self.code_ref(c)
+        body.update(alt_labels=c.alt_labels, set_aside=c.set_aside, source_count=c.sources)
+        return body
 
-    def code_fields(self, c: read.CodeRow) -> dict[str, Any]:
-        return {
-            **self.code_ref_fields(c),
-            "alt_labels": c.alt_labels,
-            "set_aside": c.set_aside,
-            "source_count": c.sources,
-        }
-
-    def code_item(self, c: read.CodeRow) -> CodeItem:
-        return CodeItem(**self.code_fields(c))
-
-    def maybe_code(self, c: read.CodeRow | None) -> CodeRef | None:
+    def maybe_code(self, c: read.CodeRow | None) -> Body | None:
         return self.code_ref(c) if c is not None else None
 
-    def fact(self, f: read.Fact) -> dict[str, Any]:
+    def fact(self, f: read.Fact, kind: str) -> Body:
         return {
             "iri": f.iri,
             "href": self.href(f.iri),
             "set_aside": f.texts.get(read.MK + "setAside") is True,
             "sources": [self.source_ref(s) for s in f.sources],
             "statements": [
-                StatementOut(
-                    iri=x.iri,
-                    href=self.href(x.iri),
-                    file=FileOut(iri=x.iri.split("#", 1)[0], path=x.path),
-                    line=x.line,
-                )
+                {
+                    "iri": x.iri,
+                    "href": self.href(x.iri),
+                    "file": {"iri": x.iri.split("#", 1)[0], "path": x.path},
+                    "line": x.line,
+                }
                 for x in f.locations
             ],
+            "type": kind,
         }
 
-    def impact(self, f: read.Fact) -> ImpactOut:
+    def impact(self, f: read.Fact) -> Body:
         written = f.texts.get(read.MK + "impactAsWritten")
-        return ImpactOut(
-            **self.fact(f),
+        body = self.fact(f, "impact")
+        body.update(
             solution=self.maybe_code(f.code(self.tables, "solution")),
             force=self.maybe_code(f.code(self.tables, "force")),
             level=self.concept(f.links.get(read.MK + "impactLevel")),
             level_as_written=None if written is None else str(written),
         )
+        return body
 
-    def option(self, f: read.Fact) -> OptionOut:
+    def option(self, f: read.Fact) -> Body:
         name = f.texts.get(read.MK + "optionName")
-        return OptionOut(
-            **self.fact(f),
+        body = self.fact(f, "option")
+        body.update(
             decision=self.maybe_code(f.code(self.tables, "decision")),
             option=self.maybe_code(f.code(self.tables, "option")),
             option_name=None if name is None else str(name),
         )
+        return body
 
-    def dependency(self, f: read.Fact) -> DependencyOut:
+    def dependency(self, f: read.Fact) -> Body:
         written = f.texts.get(read.MK + "dependencyKindAsWritten")
         role = f.texts.get(read.MK + "roleName")
-        return DependencyOut(
-            **self.fact(f),
+        body = self.fact(f, "dependency")
+        body.update(
             dependent=self.maybe_code(f.code(self.tables, "dependentSolution")),
             required=self.maybe_code(f.code(self.tables, "requiredSolution")),
             dependency_kind=self.concept(f.links.get(read.MK + "dependencyKind")),
             dependency_kind_as_written=None if written is None else str(written),
             role=None if role is None else str(role),
         )
+        return body
 
-    def code_detail(self, d: read.CodeDetail) -> CodeDetail:
+    def code_detail(self, d: read.CodeDetail) -> Body:
         facts = d.facts
-        return CodeDetail(
-            **self.code_fields(d.row),
+        body = self.code_item(d.row)
+        body.update(
             closest_defined=self.maybe_code(d.closest),
             definitions=[
-                DefinitionOut(
-                    iri=x.iri,
-                    href=self.href(x.iri),
-                    label=x.label,
-                    declared_kind=x.declared_kind,
-                    in_string=x.in_string,
-                    file=self.file(x.source.file, x.source.path) if x.source else None,
-                    line=x.line,
-                    in_source=self.source_ref(x.source) if x.source else None,
-                )
+                {
+                    "iri": x.iri,
+                    "href": self.href(x.iri),
+                    "type": "definition",
+                    "label": x.label,
+                    "declared_kind": x.declared_kind,
+                    "in_string": x.in_string,
+                    "file": self.file(x.source.file, x.source.path) if x.source else None,
+                    "line": x.line,
+                    "in_source": self.source_ref(x.source) if x.source else None,
+                }
                 for x in d.definitions
             ],
             sources=[
-                EvidenceOut(**self.source_ref_fields(s), quotes=[self.quote(q) for q in quotes])
+                {**self.source_ref(s), "quotes": [self.quote(q) for q in quotes]}
                 for s, quotes in d.evidence
             ],
             impacts=[self.impact(f) for f in facts["solution"]],
@@ -527,33 +529,35 @@ class Out:
             depends_on=[self.dependency(f) for f in facts["dependentSolution"]],
             required_by=[self.dependency(f) for f in facts["requiredSolution"]],
         )
+        return body
 
-    def hit(self, h: read.Hit, length: int) -> SearchHit:
+    def hit(self, h: read.Hit, length: int) -> Body:
+        body: Body = dict.fromkeys(HIT_FIELDS)  # in the model's order, the other kind's None
         if h.code is not None:
-            c = h.code
-            return SearchHit(
-                type="code",
-                iri=c.iri,
-                href=self.href(c.iri),
-                url=self.api("collections", c.collection, "codes", c.ident),
-                collection=c.collection,
-                label=c.label,
-                ident=c.ident,
-                kind=c.kind,
-            )
+            body.update(self.code_ref(h.code))
+            return body
         assert h.quote is not None
         q = h.quote
-        owner = self.tables.source_by_iri[q.source]
-        return SearchHit(
-            type="quote",
+        body.update(
             iri=q.iri,
             href=self.href(q.iri),
             url=self.api("collections", q.collection, "sources", q.source_id),
+            type="quote",
             collection=q.collection,
             snippet=read.snippet(q.text, h.at, length),
-            source=self.source_ref(owner),
+            source=self.source_ref(self.tables.source_by_iri[q.source]),
             line=q.line,
         )
+        return body
+
+
+COUNTS = tuple(Counts.model_fields)
+HIT_FIELDS = tuple(SearchHit.model_fields)
+RECORD_VALUES = tuple(
+    name
+    for name in RecordOut.model_fields
+    if name not in ("iri", "href", "type", "line", "id", "variable")
+)
 
 
 def _out(request: Request, service: Service) -> Out:
@@ -561,34 +565,23 @@ def _out(request: Request, service: Service) -> Out:
     return Out(root, service, read.tables(service.snapshot))
 
 
-def _respond(request: Request, body: BaseModel) -> Response:
+def _respond(request: Request, body: Body) -> Response:
     """The body as JSON, or as JSON-LD (the same object with an ``@context``) when preferred."""
     media = choose(request.headers.get("accept"), OFFERS)
     if media is None:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(OFFERS))
-    data = body.model_dump_json().encode()
     if media == JSONLD:
-        context = str(request.base_url).rstrip("/") + CONTEXT_PATH
-        # every body is a non-empty object: put the @context first, inside its braces
-        data = b'{"@context":' + json.dumps(context).encode() + b"," + data[1:]
-    return Response(data, media_type=media, headers={"Vary": "Accept"})
-
-
-# A few dozen concepts and the path segments of ids are asked for in every list: built once.
-@lru_cache(maxsize=1024)
-def _concept(iri: str, label: str | None, notation: str | None) -> ConceptOut:
-    return ConceptOut(iri=iri, label=label, notation=notation)
+        body = {"@context": str(request.base_url).rstrip("/") + CONTEXT_PATH, **body}
+    return Response(orjson.dumps(body), media_type=media, headers={"Vary": "Accept"})
 
 
 _segment = lru_cache(maxsize=1 << 16)(segment)
-# Page[Any] is a class pydantic makes on each subscription: made once here.
-_AnyPage = Page[Any]
 
 
-def _page(request: Request, items: list[Any], total: int, limit: int, offset: int) -> Page[Any]:
+def _page(request: Request, items: list[Body], total: int, limit: int, offset: int) -> Body:
     following = offset + limit
     nxt = str(request.url.include_query_params(offset=following)) if following < total else None
-    return _AnyPage(items=items, total=total, limit=limit, offset=offset, next=nxt)
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
 
 
 def _collection(service: Service, name: str) -> str:
@@ -606,7 +599,9 @@ def _filter(service: Service, name: str | None) -> str | None:
 # --- parameters --------------------------------------------------------------------------------
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (1–500).")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+MAX_OFFSET = 2**53 - 1
+"""The largest integer every JSON reader keeps exactly: a page echoes its offset back."""
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 Order = Annotated[read.Order, Query(description="Sort direction.")]
 CollectionParam = Annotated[
     str | None, Query(max_length=200, description="Only this collection (e.g. data-as-a-product).")
@@ -668,7 +663,7 @@ async def index(request: Request) -> Response:
             openapi=root + "/openapi.json",
         ),
     )
-    return _respond(request, body)
+    return _respond(request, body.model_dump())
 
 
 @cache
@@ -892,6 +887,6 @@ async def search(
     """Codes first (by collection and identifier), then quotes (by source and position)."""
     coll = _filter(service, collection)
     out = _out(request, service)
-    hits = read.search(out.tables, q, coll)
-    items = [out.hit(h, len(q)) for h in hits[offset : offset + limit]]
-    return _respond(request, _page(request, items, len(hits), limit, offset))
+    found = read.search(out.tables, q, coll)
+    items = [out.hit(h, len(q)) for h in read.hits(out.tables, found, offset, offset + limit)]
+    return _respond(request, _page(request, items, len(found), limit, offset))
