@@ -24,6 +24,8 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
+from app.api.sparql_check import inspect
+
 MK = "https://w3id.org/meshkg/ontology#"
 SS = "https://w3id.org/meshkg/id/self-serve-platform"
 DP = "https://w3id.org/meshkg/id/data-as-a-product"
@@ -581,3 +583,54 @@ def test_json_results_are_valid_json_with_unicode(corpus_server: str) -> None:
     r = httpx.get(f"{corpus_server}/sparql", params={"query": query})
     title = json.loads(r.content)["results"]["bindings"][0]["t"]["value"]
     assert "’" in title or "–" in title or "“" in title
+
+
+# --- the empty ASK ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "empty"),
+    [
+        ("ASK {}", True),
+        ("ask where { }", True),
+        ("PREFIX ex: <http://example.org/>\n# probe\nASK {}", True),
+        ("ASK { ?s ?p ?o }", False),
+        ("ASK { FILTER(true) }", False),
+        ("ASK {} VALUES ?x { 1 }", False),
+        (f"ASK FROM <{SS}> {{}}", False),
+        ('ASK {} HAVING (STRLEN(REPLACE(REPLACE("a", "a", "aa"), "a", "aa")) > 1)', False),
+        ('SELECT (CONCAT("a", "a") AS ?a) (CONCAT(?a, ?a) AS ?b) {}', False),
+        ("SELECT * {}", False),
+        ('ASK { } # "}"', True),
+    ],
+)
+def test_only_the_bare_empty_ask_skips_the_workers(query: str, empty: bool) -> None:
+    """Expressions alone can grow without bound, so only ``ASK {}`` itself is constant work."""
+    assert inspect(query).empty is empty
+
+
+def test_the_empty_ask_answers_while_every_worker_is_busy(corpus_server: str) -> None:
+    """The probe clients send to see the endpoint up does not queue behind long queries."""
+    url = f"{corpus_server}/sparql"
+    workers = httpx.get(f"{corpus_server}/info").json()["limits"]["query_workers"]
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    busy = [
+        threading.Thread(
+            target=httpx.get, args=(url,), kwargs={"params": {"query": slow}, "timeout": 30}
+        )
+        for _ in range(workers)
+    ]
+    for thread in busy:
+        thread.start()
+    try:
+        time.sleep(0.5)  # every worker has taken a slow query
+        started = time.monotonic()
+        for accept in ("application/sparql-results+json", "application/sparql-results+xml"):
+            r = httpx.get(url, params={"query": "ASK {}"}, headers={"Accept": accept}, timeout=30)
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith(accept)
+            assert "true" in r.text
+        assert time.monotonic() - started < 2.5  # the slow ones hold their workers for 3 s
+    finally:
+        for thread in busy:
+            thread.join()

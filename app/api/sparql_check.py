@@ -67,6 +67,7 @@ class QueryShape:
     from_graphs: tuple[str, ...] = ()
     from_named: tuple[str, ...] = ()
     volatile: bool = False  # calls a function whose value changes from one evaluation to the next
+    empty: bool = False  # ``ASK {}`` (or ``ASK WHERE {}``), no more: constant work, always true
 
 
 @dataclass(slots=True)
@@ -146,7 +147,10 @@ def inspect(text: str) -> QueryShape:
             continue
         j += 1
     volatile = not VOLATILE_FUNCTIONS.isdisjoint(words)
-    return QueryShape(first, tuple(from_graphs), tuple(from_named), volatile)
+    # not "no pattern" in general: expressions alone (nested REPLACE, say) can grow without bound
+    rest = [t.text.upper() for t in toks[i:]]
+    empty = rest in (["ASK", "{", "}"], ["ASK", "WHERE", "{", "}"])
+    return QueryShape(first, tuple(from_graphs), tuple(from_named), volatile, empty)
 
 
 def is_update(text: str) -> bool:
