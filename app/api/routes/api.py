@@ -317,7 +317,7 @@ class Out:
         return self.service.path_for_iri(iri) if iri else None
 
     def api(self, *parts: str) -> str:
-        return self.root + "/api/" + "/".join(_segment(p) for p in parts)
+        return self.root + "/api/" + "/".join(map(_segment, parts))
 
     def concept(self, iri: str | None) -> Body | None:
         if iri is None:
