@@ -281,7 +281,6 @@ class Tables:
     concepts: dict[str, Concept]
     source_by_iri: dict[str, SourceRow]
     code_by_iri: dict[str, CodeRow]
-    quote_by_iri: dict[str, QuoteRow]
     quotes_of: dict[str, list[QuoteRow]]  # source IRI -> its quotes by position
     codes_of: dict[str, list[str]]  # source IRI -> IRIs of the codes it evidences
     sources_of: dict[str, list[str]]  # code IRI -> IRIs of its evidence sources
@@ -503,7 +502,6 @@ def _build(snapshot: Snapshot) -> Tables:
         concepts=concepts,
         source_by_iri=source_by_iri,
         code_by_iri=code_by_iri,
-        quote_by_iri={q.iri: q for q in quotes},
         quoted_for=_quoted_for(store, {q.iri: i for i, q in enumerate(quotes)}, code_by_iri),
         definitions_of=_definitions(store, source_by_iri, code_by_iri),
         records_of=_records(store, source_by_iri),
