@@ -256,6 +256,18 @@ def test_bad_query_syntax(corpus_server: str) -> None:
     assert "parse" in r.json()["error"]["message"]
 
 
+def test_every_property_path_form_is_accepted(corpus_server: str) -> None:
+    """``?`` alone is the zero-or-one modifier, not the start of a variable."""
+    query = (
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "ASK { ?a skos:broader? ?b ; (skos:broader|^skos:narrower)* ?c ; !skos:x ?d ; "
+        "skos:broader+/skos:prefLabel ?e }"
+    )
+    r = httpx.get(f"{corpus_server}/sparql", params={"query": query})
+    assert r.status_code == 200, r.text
+    assert r.json()["boolean"] in (True, False)
+
+
 @pytest.mark.parametrize(
     "update",
     [

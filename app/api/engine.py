@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph as ox
 
 from app.api import results
+from app.api.optional_plan import per_row_optionals
 
 StoreOpener = Callable[[], ox.Store]
 
@@ -69,7 +70,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
     if req.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
     try:
-        answer = store.query(req.text, **options)  # type: ignore[arg-type]
+        answer = _query(store, req.text, options)
         if isinstance(answer, ox.QueryBoolean):
             return QueryResult(200, results.boolean(bool(answer), req.media_type), req.media_type)
         if isinstance(answer, ox.QuerySolutions):
@@ -78,7 +79,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
             for solution in answer:
                 if len(rows) == req.limit:
                     break
-                rows.append(tuple(solution[v] for v in variables))
+                rows.append(tuple(solution))  # in the order of ``variables``
             cut = req.limit if len(rows) == req.limit and _more(answer) else None
             body = results.solutions(variables, rows, req.media_type, cut)
             return QueryResult(200, body, req.media_type, cut, len(rows))
@@ -105,6 +106,18 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
         return QueryResult(
             400, code="evaluation", message=f"the query could not be evaluated: {err}"
         )
+
+
+def _query(
+    store: ox.Store, text: str, options: dict[str, object]
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    planned = per_row_optionals(text)
+    if planned is not None:
+        try:
+            return store.query(planned, **options)  # type: ignore[arg-type]
+        except SyntaxError:
+            pass  # evaluated as written below, which reports its own error or answers
+    return store.query(text, **options)  # type: ignore[arg-type]
 
 
 def _more(answer: ox.QuerySolutions | ox.QueryTriples) -> bool:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
+import orjson
 import pyoxigraph as ox
 
 from app.rdf.formats import FORMATS, RdfFormat
@@ -62,7 +62,7 @@ def solutions(
                 for row in rows
             ]
         }
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(doc)
     if media_type == XML_RESULTS:
         return _xml_solutions(variables, rows, cut)
     if cut is not None:
@@ -81,7 +81,7 @@ def solutions(
 
 def boolean(value: bool, media_type: str) -> bytes:
     if media_type in (JSON_RESULTS, "application/json"):
-        return json.dumps({"head": {}, "boolean": value}).encode()
+        return orjson.dumps({"head": {}, "boolean": value})
     if media_type == XML_RESULTS:
         return (
             '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
@@ -113,17 +113,17 @@ def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: int | None) -> byte
 
 
 def _json_term(term: Term) -> dict[str, str]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
+    if isinstance(term, ox.Literal):  # the most frequent, so asked first
         out = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
         elif term.datatype.value not in (XSD_STRING, RDF_LANG_STRING):
             out["datatype"] = term.datatype.value
         return out
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
     return {"type": "literal", "value": str(term)}
 
 

@@ -32,7 +32,7 @@ _TOKEN = re.compile(
   | (?P<pname>(?:[A-Za-z\u00c0-\uffff][\w.\-\u00b7]*)?:(?:[\w\-.:%\\\u00b7]|%[0-9A-Fa-f]{2})*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
-  | (?P<punct>\^\^|\|\||&&|!=|<=|>=|[{}()\[\].,;*/+\-=<>!|^])
+  | (?P<punct>\^\^|\|\||&&|!=|<=|>=|[{}()\[\].,;*/+\-=<>!|^?])
     """,
     re.VERBOSE,
 )
@@ -70,10 +70,11 @@ class QueryShape:
     empty: bool = False  # ``ASK {}`` (or ``ASK WHERE {}``), no more: constant work, always true
 
 
-@dataclass(slots=True)
-class _Token:
+@dataclass(frozen=True, slots=True)
+class Token:
     kind: str
     text: str
+    start: int  # offset in the query text, so a rewrite can splice at the token
 
 
 @dataclass(slots=True)
@@ -82,9 +83,9 @@ class _Prologue:
     prefixes: dict[str, str] = field(default_factory=dict)
 
 
-def tokens(text: str) -> list[_Token]:
+def tokens(text: str) -> list[Token]:
     """The query's tokens, whitespace and comments dropped; raises on what cannot be a token."""
-    out: list[_Token] = []
+    out: list[Token] = []
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -92,7 +93,7 @@ def tokens(text: str) -> list[_Token]:
             raise QueryRefused("syntax", f"unexpected character {text[pos]!r} at offset {pos}")
         kind = m.lastgroup or ""
         if kind not in ("ws", "comment"):
-            out.append(_Token(kind, m.group()))
+            out.append(Token(kind, m.group(), pos))
         pos = m.end()
     return out
 
@@ -162,7 +163,7 @@ def is_update(text: str) -> bool:
     return False
 
 
-def _iri_of(token: _Token, prologue: _Prologue) -> str:
+def _iri_of(token: Token, prologue: _Prologue) -> str:
     if token.kind == "iri":
         return _resolve(token.text[1:-1], prologue.base)
     prefix, local = token.text.split(":", 1)
