@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 _TOKEN = re.compile(
@@ -70,8 +71,7 @@ class QueryShape:
     empty: bool = False  # ``ASK {}`` (or ``ASK WHERE {}``), no more: constant work, always true
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: made for every token of every query, so made cheaply
     kind: str
     text: str
     start: int  # offset in the query text, so a rewrite can splice at the token
@@ -87,14 +87,15 @@ def tokens(text: str) -> list[Token]:
     """The query's tokens, whitespace and comments dropped; raises on what cannot be a token."""
     out: list[Token] = []
     pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise QueryRefused("syntax", f"unexpected character {text[pos]!r} at offset {pos}")
+    for m in _TOKEN.finditer(text):
+        if m.start() != pos:  # finditer skips what matches nothing: that is the bad character
+            break
         kind = m.lastgroup or ""
         if kind not in ("ws", "comment"):
             out.append(Token(kind, m.group(), pos))
         pos = m.end()
+    if pos != len(text):
+        raise QueryRefused("syntax", f"unexpected character {text[pos]!r} at offset {pos}")
     return out
 
 
