@@ -8,6 +8,7 @@ safety (nothing is ever fetched) and the limits.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -20,10 +21,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph, URIRef
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
+from app.api.engine import _Worker
 from app.api.sparql_check import inspect
 
 MK = "https://w3id.org/meshkg/ontology#"
@@ -474,6 +477,16 @@ def test_answers_larger_than_a_pipe_arrive_whole_every_time(corpus_server: str) 
             sizes.add(len(r.content))
     assert len(sizes) == 1
     assert sizes.pop() > 1_000_000
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_a_worker_can_leave_a_whole_answer_in_its_pipe() -> None:
+    """So it takes the next query while the event loop is still reading the last answer."""
+    worker = _Worker(ox.Store)
+    try:
+        assert fcntl.fcntl(worker.answer_fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
+    finally:
+        worker.kill()
 
 
 @pytest.mark.parametrize(

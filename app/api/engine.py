@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import multiprocessing
 import os
 import pickle
@@ -194,11 +195,25 @@ def _expire(future: asyncio.Future[bytes]) -> None:
         future.set_exception(TimeoutError())
 
 
+_PIPE_SIZE = 1 << 20  # Linux's default ceiling for an unprivileged process
+
+
+def _widen(fd: int) -> None:
+    """Let a whole answer of up to a megabyte sit in the pipe, not 64 KB of it.
+
+    With the default size a worker writing a 90 KB answer waits until the event loop has read
+    the first part, so it cannot take the next query meanwhile.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere than Linux: keep the default
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+
+
 class _Worker:
     def __init__(self, opener: StoreOpener) -> None:
         ctx = multiprocessing.get_context("fork")
         child_requests, self.requests = ctx.Pipe(duplex=False)  # (reader, writer)
         self.answer_fd, answer_write = os.pipe()
+        _widen(answer_write)
         os.set_blocking(self.answer_fd, False)
         self.process = ctx.Process(
             target=_worker_main, args=(child_requests, answer_write, opener), daemon=True
