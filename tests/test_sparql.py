@@ -498,7 +498,7 @@ def test_a_worker_can_leave_a_whole_answer_in_its_pipe() -> None:
         f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x (!<{MK}solution>)+ ?y . ?y (!<{MK}solution>)+ ?z ."
         f" ?z (!<{MK}solution>)+ ?w }}",
         f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x (<{MK}codedIn>|!<{MK}codedIn>)* ?y ."
-        f" ?y (<{MK}codedIn>|!<{MK}codedIn>)* ?z }}",
+        f" ?y (<{MK}codedIn>|!<{MK}codedIn>)* ?z . ?z (<{MK}codedIn>|!<{MK}codedIn>)* ?w }}",
     ],
     ids=["cartesian", "ordered-cartesian", "regex-join", "path-chain", "any-path-star"],
 )
