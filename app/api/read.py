@@ -141,12 +141,8 @@ GROUP BY ?c ?scheme
 """
 )
 
-_CODE_QUOTES = (
-    _PREFIXES
-    + """
-SELECT DISTINCT ?c ?q WHERE { ?c mk:codedIn ?b . ?b mk:evidenceQuote ?q }
-"""
-)
+_CODED_IN = _PREFIXES + "SELECT ?c ?b WHERE { ?c mk:codedIn ?b }"
+_BLOCK_QUOTES = _PREFIXES + "SELECT ?b ?q WHERE { ?b mk:evidenceQuote ?q }"
 
 _RECORDS = (
     _PREFIXES
@@ -597,12 +593,27 @@ def _facts(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str
 def _quoted_for(
     store: ox.Store, index: dict[str, int], codes: dict[str, CodeRow]
 ) -> dict[str, array[int]]:
-    found: dict[str, array[int]] = {}
-    for row in _select(store, _CODE_QUOTES):
-        c, i = _iri(row["c"]), index.get(_iri(row["q"]) or "")
-        if c in codes and i is not None:
-            found.setdefault(c, array("I")).append(i)
-    return found
+    """Per code, the indexes of its evidence quotes: the quotes of the blocks it is coded in.
+
+    Made from the two links, not asked as their join: the join has a row per code and quote
+    (70,860 at ×10 the corpus), the links a row per code and block (12,500) and per block and
+    quote (32,400); a code coded in one block then shares that block's array.
+    """
+    of_block: dict[str, set[int]] = {}
+    for b, q in _select(store, _BLOCK_QUOTES):
+        block, i = _iri(b), index.get(_iri(q) or "")
+        if block is not None and i is not None:
+            of_block.setdefault(block, set()).add(i)
+    quotes = {b: array("I", sorted(found)) for b, found in of_block.items()}
+    blocks_of: dict[str, list[array[int]]] = {}
+    for c, b in _select(store, _CODED_IN):
+        code, found = _iri(c), quotes.get(_iri(b) or "")
+        if code in codes and found is not None:
+            blocks_of.setdefault(code, []).append(found)
+    return {
+        code: found[0] if len(found) == 1 else array("I", sorted(set().union(*found)))
+        for code, found in blocks_of.items()
+    }
 
 
 _WORD = re.compile(r"\w+")
