@@ -112,6 +112,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
 def _query(
     store: ox.Store, text: str, options: dict[str, object]
 ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """Evaluate the text in the form Oxigraph plans best (see ``optional_plan``)."""
     planned = per_row_optionals(text)
     if planned is not None:
         try:

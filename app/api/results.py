@@ -113,17 +113,17 @@ def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: int | None) -> byte
 
 
 def _json_term(term: Term) -> dict[str, str]:
-    if isinstance(term, ox.Literal):  # the most frequent, so asked first
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
         out = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
         elif term.datatype.value not in (XSD_STRING, RDF_LANG_STRING):
             out["datatype"] = term.datatype.value
         return out
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
     return {"type": "literal", "value": str(term)}
 
 
