@@ -411,6 +411,8 @@ def test_search_within_a_collection_pages(client: TestClient) -> None:
         "/api/collections/nowhere/sources/s6",
         code_url(DP, "no_such_code"),
         code_url(SS, "register_datasets"),  # a code of the other study
+        f"/collections/{SS}/sources/s6",  # the detail routes live under /api only
+        code_url(DP, "data_catalog").removeprefix("/api"),
     ],
 )
 def test_unknown_resources_are_404(client: TestClient, url: str) -> None:

@@ -30,13 +30,17 @@ class Service:
     pool: QueryPool
     answers: Answers
     started: float = field(default_factory=time.time)
+    base: str = field(init=False)
+    """The prefix of data IRIs (the snapshot's base IRI)."""
     data_path: str = field(init=False)
     """The URL path data IRIs are served under (``/meshkg/id/`` for the default base)."""
     ontology_path: str = field(init=False)
     shapes_path: str = field(init=False)
 
     def __post_init__(self) -> None:
-        # fixed for the service's life, and asked for by nearly every route
+        # fixed for the service's life, and asked for by nearly every route (by every link of a
+        # body: a code's evidence has hundreds)
+        self.base = self.snapshot.info.base_iri
         self.data_path = urlsplit(self.base).path
         self.ontology_path = urlsplit(ONTOLOGY_IRI).path
         self.shapes_path = urlsplit(SHAPES_IRI).path
@@ -44,10 +48,6 @@ class Service:
     @property
     def store(self) -> ox.Store:
         return self.snapshot.store
-
-    @property
-    def base(self) -> str:
-        return self.snapshot.info.base_iri
 
     def iri_for_path(self, path: str) -> str | None:
         """The data IRI a request path names, or ``None`` when it names none."""
@@ -57,8 +57,9 @@ class Service:
 
     def path_for_iri(self, iri: str) -> str | None:
         """Where on this service an IRI can be dereferenced, if it is one of ours."""
-        if iri.startswith(self.base):
-            return self.data_path + iri[len(self.base) :]
+        base = self.base
+        if iri.startswith(base):
+            return self.data_path + iri[len(base) :]
         for prefix, path in ((ONTOLOGY_IRI, self.ontology_path), (SHAPES_IRI, self.shapes_path)):
             if iri == prefix or iri.startswith(prefix + "#"):
                 return path + iri[len(prefix) :]
