@@ -4,7 +4,7 @@ Oxigraph plans ``P OPTIONAL { A . B }`` as a hash left join: it evaluates ``{ A 
 own, without the bindings ``P`` gives, and then matches the two. Its planner evaluates an
 OPTIONAL row by row from ``P``'s bindings only when the optional part is a single pattern.
 For "the forces of one practice, with the quotes that evidence them" the hash join reads the
-evidence of every force impact in the graph to keep that of a few: 91 ms instead of 0.9 ms at
+evidence of every force impact in the graph to keep that of a few: 87 ms instead of 0.7 ms at
 ×10, and growing with the corpus instead of with the answer.
 
 Written as ``P LATERAL { OPTIONAL { A . B } }`` (Oxigraph's LATERAL, SEP-0006) the group is
