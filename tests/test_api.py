@@ -567,6 +567,15 @@ def test_list_as_json_ld_holds_its_members(client: TestClient) -> None:
 # --- fuzzing the real server ---------------------------------------------------------------------
 
 
+def test_every_documented_operation_has_its_own_id(client: TestClient) -> None:
+    """OpenAPI requires unique operation ids; generated clients name their methods by them."""
+    paths = get(client, "/openapi.json")["paths"]
+    ids = [op["operationId"] for path in paths.values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert set(paths["/sparql"]) == {"get", "post"}
+    assert set(paths["/dumps/{file}"]) == {"get", "head"}
+
+
 @pytest.mark.timeout(150)
 def test_schemathesis_finds_no_server_error(corpus_server: str, tmp_path: Path) -> None:
     """Generated requests to every /api operation: whatever they send, never a 5xx."""

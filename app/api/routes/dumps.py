@@ -58,10 +58,18 @@ def _split(file: str, service: Service) -> tuple[str | None, RdfFormat]:
     raise NotFound(f"no dump {file!r}; formats: {', '.join(f.extension for f in FORMATS)}")
 
 
+# one route per method: each operation in /openapi.json needs its own id
 @router.api_route(
     "/dumps/{file}",
-    methods=["GET", "HEAD"],
+    methods=["GET"],
     summary="One dump (all collections or one), by file name",
+    operation_id="dump_get",
+)
+@router.api_route(
+    "/dumps/{file}",
+    methods=["HEAD"],
+    summary="One dump's headers (all collections or one), by file name",
+    operation_id="dump_head",
 )
 async def dump(file: str, request: Request, service: ServiceDep) -> Response:
     collection, fmt = _split(file, service)

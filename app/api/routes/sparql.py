@@ -317,11 +317,13 @@ _INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")
 # solving) was a fifth of an ``ASK {}``'s time, and this endpoint reads its parameters itself.
 # The FastAPI route after it is never reached; it puts the endpoint in /openapi.json.
 router.routes.append(Route("/sparql", sparql, methods=["GET", "POST"], name="sparql"))
-router.add_api_route(
-    "/sparql",
-    sparql,
-    methods=["GET", "POST"],
-    summary="SPARQL 1.1 Protocol endpoint (read-only)",
-    openapi_extra={"parameters": _PARAMETERS},
-    response_class=Response,
-)
+for _method in ("GET", "POST"):  # one route per method: each operation needs its own id
+    router.add_api_route(
+        "/sparql",
+        sparql,
+        methods=[_method],
+        summary="SPARQL 1.1 Protocol endpoint (read-only)",
+        operation_id=f"sparql_{_method.lower()}",
+        openapi_extra={"parameters": _PARAMETERS},
+        response_class=Response,
+    )
