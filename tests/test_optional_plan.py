@@ -75,6 +75,22 @@ def test_anything_else_is_left_as_written(query: str) -> None:
     assert per_row_optionals(PROLOGUE + query) is None
 
 
+@pytest.mark.timeout(30)  # a hang detector: a scan per group took minutes here
+def test_thousands_of_nested_groups_are_read_in_one_pass() -> None:
+    depth = 40_000
+    query = (
+        "SELECT * { ?s ?p ?o "
+        + "OPTIONAL { ?s ?p ?o . " * depth
+        + "OPTIONAL { ?o ?q ?r . ?r ?t ?u }"
+        + " }" * depth
+        + " }"
+    )
+    planned = per_row_optionals(query)
+    assert planned is not None
+    assert planned.count("LATERAL") == 1
+    assert "LATERAL { OPTIONAL { ?o ?q ?r . ?r ?t ?u } }" in planned
+
+
 def test_a_text_that_does_not_tokenise_is_left_to_the_engine() -> None:
     assert per_row_optionals("SELECT * { ?s ?p ?o OPTIONAL { ?o ?q ?r . ?r ?t ?u } } ~") is None
 

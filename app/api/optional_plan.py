@@ -61,6 +61,7 @@ def per_row_optionals(text: str) -> str | None:
         toks = tokens(text)
     except QueryRefused:
         return None
+    closer = _closers(toks)
     spans: list[tuple[int, int]] = []
     groups = [_Group()]
     i = 0
@@ -78,11 +79,11 @@ def per_row_optionals(text: str) -> str | None:
         elif tok.kind == "word":
             keyword = tok.text.upper()
             if keyword == "VALUES":  # its variables may be UNDEF; its block is data, not a group
-                i = _block_end(toks, i)
+                i = _block_end(toks, i, closer)
                 continue
             if keyword == "OPTIONAL" and group.parens == 0:
-                end = _group_end(toks, i + 1)
-                if end is not None and _worth_per_row(toks[i + 2 : end], group.bound):
+                end = closer.get(i + 1)
+                if end is not None and _worth_per_row(toks, i + 2, end, group.bound):
                     spans.append((tok.start, toks[end].start + 1))
         elif tok.kind == "var" and group.parens == 0:
             group.bound.add(tok.text[1:])
@@ -98,45 +99,49 @@ def per_row_optionals(text: str) -> str | None:
     return "".join(out)
 
 
-def _group_end(toks: Sequence[Token], i: int) -> int | None:
-    """The index of the ``}`` closing the group opened at ``i``; None if none opens there."""
-    if i >= len(toks) or toks[i].text != "{":
-        return None
-    depth = 0
-    for j in range(i, len(toks)):
-        if toks[j].kind != "punct":
-            continue
-        if toks[j].text == "{":
-            depth += 1
-        elif toks[j].text == "}":
-            depth -= 1
-            if depth == 0:
-                return j
-    return None
+def _closers(toks: Sequence[Token]) -> dict[int, int]:
+    """For the index of each ``{``, the index of the ``}`` closing it, found in one pass.
+
+    One pass, not a scan per group: a query of thousands of nested groups stays linear.
+    """
+    found: dict[int, int] = {}
+    opened: list[int] = []
+    for i, tok in enumerate(toks):
+        if tok.kind == "punct":
+            if tok.text == "{":
+                opened.append(i)
+            elif tok.text == "}" and opened:
+                found[opened.pop()] = i
+    return found
 
 
-def _block_end(toks: Sequence[Token], i: int) -> int:
+def _block_end(toks: Sequence[Token], i: int, closer: dict[int, int]) -> int:
     """The index after the data block of the VALUES clause at ``i`` (or the end, if malformed)."""
     j = i + 1
     while j < len(toks) and toks[j].text != "{":
         j += 1
-    end = _group_end(toks, j)
+    end = closer.get(j)
     return len(toks) if end is None else end + 1
 
 
-def _worth_per_row(body: Sequence[Token], bound: set[str]) -> bool:
-    """A basic graph pattern of several patterns, sharing a variable with the rows it runs from."""
-    for tok in body:
+def _worth_per_row(toks: Sequence[Token], start: int, end: int, bound: set[str]) -> bool:
+    """A basic graph pattern of several patterns, sharing a variable with the rows it runs from.
+
+    ``toks[start:end]`` is the group's inside, read in place: the first token that cannot be
+    part of a basic graph pattern (an inner ``{`` at the latest) ends the reading.
+    """
+    several = shared = False
+    for k in range(start, end):
+        tok = toks[k]
         if tok.kind == "punct":
             if tok.text not in _PATTERN_PUNCT:
                 return False
+            several = several or tok.text in _SEVERAL or (tok.text == "." and k < end - 1)
         elif tok.kind == "word":
             if tok.text not in _PATTERN_WORDS:
                 return False
+        elif tok.kind == "var":
+            shared = shared or tok.text[1:] in bound
         elif tok.kind not in _TERMS and tok.kind not in _STRINGS:
             return False
-    several = any(t.kind == "punct" and t.text in _SEVERAL for t in body) or any(
-        t.kind == "punct" and t.text == "." for t in body[:-1]
-    )
-    shared = any(t.kind == "var" and t.text[1:] in bound for t in body)
     return several and shared
