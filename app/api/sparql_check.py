@@ -155,15 +155,6 @@ def inspect(text: str) -> QueryShape:
     return QueryShape(first, tuple(from_graphs), tuple(from_named), volatile, empty)
 
 
-def is_update(text: str) -> bool:
-    """True when the text starts (after its prologue) with an update operation."""
-    try:
-        inspect(text)
-    except QueryRefused as refused:
-        return refused.code == "update"
-    return False
-
-
 def _iri_of(token: Token, prologue: _Prologue) -> str:
     if token.kind == "iri":
         return _resolve(token.text[1:-1], prologue.base)
