@@ -9,6 +9,7 @@ Turtle). Usage errors (a missing path, an unknown format) are one line on stderr
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,6 +193,12 @@ def build_command(
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
     snap = store(built, store_path)
+    if store_path is not None:  # kept in the snapshot, so a service reopening it answers at once
+        from app.api.read import tables
+
+        started = time.perf_counter()
+        tables(snap)
+        built.timings["api tables"] = time.perf_counter() - started
     if output is not None and rdf_format is not None:
         data = snap.serialize(rdf_format)
         if str(output) == "-":

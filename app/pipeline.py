@@ -8,7 +8,6 @@ graph (pyshacl needs it), serving and dumping use the Oxigraph snapshot.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from app import __version__
+from app import __version__, collector
 from app.config import Settings
 from app.iris import Minter
 from app.model import Collection, Corpus, Note
@@ -58,7 +57,7 @@ class Build:
         """Each collection's triples (mapped once, shared by the store and validation)."""
         if self._triples is None:
             base = self.settings.base_iri
-            with _timed(self.timings, "rdf"), _no_gc():
+            with _timed(self.timings, "rdf"), collector.paused():
                 self._triples = {
                     c.name: list(collection_triples(c, base)) for c in self.corpus.collections
                 }
@@ -84,7 +83,7 @@ class Build:
 
     def _graph(self, coll: Collection) -> ValidationGraph:
         base = self.settings.base_iri
-        with _no_gc():
+        with collector.paused():
             if self._triples is not None:
                 triples: Iterable[Triple] = self._triples[coll.name]
             else:
@@ -101,18 +100,6 @@ def _weight(coll: Collection) -> int:
 
 def _already(graph: ValidationGraph) -> Callable[[], ValidationGraph]:
     return lambda: graph
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Build millions of acyclic objects without the cycle collector scanning them each time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextmanager
@@ -181,7 +168,7 @@ def read(
     corpus = Corpus()
     with _timed(timings, "discover"):
         found, corpus.diagnostics = discover(paths)
-    with _timed(timings, "parse"), _no_gc():
+    with _timed(timings, "parse"), collector.paused():
         per_collection = _read_notes(found, settings, progress)
     with _timed(timings, "resolve"):
         for coll_files, notes in zip(found, per_collection, strict=True):
@@ -258,7 +245,7 @@ def store_and_check(built: Build, root: Path | None = None) -> tuple[Snapshot, R
 def store(built: Build, root: Path | None = None) -> Snapshot:
     """The build as an Oxigraph snapshot: in memory, or written under ``root``."""
     base = built.settings.base_iri
-    with _timed(built.timings, "store"), _no_gc():
+    with _timed(built.timings, "store"), collector.paused():
         converter = Converter(base)
         all_quads: list[ox.Quad] = []
         collections = []

@@ -222,8 +222,8 @@ class Snapshot:
         gz = path.with_name(path.name + ".gz")
         if not (path.is_file() and gz.is_file()):
             data = self.serialize(fmt, collection)
-            _atomic_write(path, data)
-            _atomic_write(gz, gzip.compress(data, compresslevel=6, mtime=0))
+            atomic_write(path, data)
+            atomic_write(gz, gzip.compress(data, compresslevel=6, mtime=0))
         digest = hashlib.sha256(f"{self.info.key}/{name}".encode()).hexdigest()[:32]
         return Dump(path, gz, f'"{digest}"', fmt.media_type, path.stat().st_size)
 
@@ -277,7 +277,7 @@ def current_key(root: Path) -> str | None:
 
 
 def _publish(root: Path, key: str) -> None:
-    _atomic_write(root / CURRENT, key.encode() + b"\n")
+    atomic_write(root / CURRENT, key.encode() + b"\n")
 
 
 def _prune(snapshots: Path, keep: set[str]) -> None:
@@ -287,11 +287,13 @@ def _prune(snapshots: Path, keep: set[str]) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, *parts: bytes) -> None:
+    """Write ``parts`` to ``path`` so that readers see the old file or the whole new one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in parts:
+                handle.write(part)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from app.api import read
 from app.api.errors import ApiError, NotFound
 from app.api.negotiation import choose
 from app.api.service import Service, ServiceDep
+from app.api.tables import MK, CodeKind, CodeRow, Fact, QuoteRow, Record, SourceRow, Tables
 from app.iris import Minter, segment
 from app.model import SourceTypeName
 
@@ -181,7 +182,7 @@ class CodeRef(ApiLinked):
     type: Literal["code"] = "code"
     collection: str
     ident: str
-    kind: read.CodeKind
+    kind: CodeKind
     label: str | None
 
 
@@ -202,7 +203,7 @@ class CodeItem(CodeRef):
 class DefinitionOut(Linked):
     type: Literal["definition"] = "definition"
     label: str | None
-    declared_kind: read.CodeKind | None
+    declared_kind: CodeKind | None
     in_string: bool
     file: FileOut | None
     line: int | None
@@ -269,7 +270,7 @@ class SearchHit(ApiLinked):
     collection: str
     label: Annotated[str | None, Field(description="Code: its label.")] = None
     ident: Annotated[str | None, Field(description="Code: its identifier.")] = None
-    kind: read.CodeKind | None = None
+    kind: CodeKind | None = None
     snippet: Annotated[str | None, Field(description="Quote: the text around the match.")] = None
     source: Annotated[SourceRef | None, Field(description="Quote: its source.")] = None
     line: Annotated[int | None, Field(description="Quote: its first line.")] = None
@@ -312,7 +313,7 @@ class Out:
 
     root: str
     service: Service
-    tables: read.Tables
+    tables: Tables
 
     def href(self, iri: str | None) -> str | None:
         return self.service.path_for_iri(iri) if iri else None
@@ -351,7 +352,7 @@ class Out:
             },
         }
 
-    def source_ref(self, s: read.SourceRow) -> Body:
+    def source_ref(self, s: SourceRow) -> Body:
         return {
             "iri": s.iri,
             "href": self.href(s.iri),
@@ -362,7 +363,7 @@ class Out:
             "title": s.title,
         }
 
-    def source_item(self, s: read.SourceRow) -> Body:
+    def source_item(self, s: SourceRow) -> Body:
         body = self.source_ref(s)
         body.update(
             source_url=s.source_url,
@@ -380,7 +381,7 @@ class Out:
         )
         return body
 
-    def record(self, kind: Literal["header", "trace"], r: read.Record | None) -> Body | None:
+    def record(self, kind: Literal["header", "trace"], r: Record | None) -> Body | None:
         if r is None:
             return None
         ident, variable = r.values.get("id"), r.values.get("variable")
@@ -395,7 +396,7 @@ class Out:
         body["variable"] = None if variable is None else str(variable)
         return body
 
-    def quote(self, q: read.QuoteRow) -> Body:
+    def quote(self, q: QuoteRow) -> Body:
         owner = self.tables.source_by_iri.get(q.source)
         return {
             "iri": q.iri,
@@ -428,7 +429,7 @@ class Out:
         )
         return body
 
-    def code_ref(self, c: read.CodeRow) -> Body:
+    def code_ref(self, c: CodeRow) -> Body:
         return {
             "iri": c.iri,
             "href": self.href(c.iri),
@@ -440,19 +441,19 @@ class Out:
             "label": c.label,
         }
 
-    def code_item(self, c: read.CodeRow) -> Body:
+    def code_item(self, c: CodeRow) -> Body:
         body = self.code_ref(c)
         body.update(alt_labels=c.alt_labels, set_aside=c.set_aside, source_count=c.sources)
         return body
 
-    def maybe_code(self, c: read.CodeRow | None) -> Body | None:
+    def maybe_code(self, c: CodeRow | None) -> Body | None:
         return self.code_ref(c) if c is not None else None
 
-    def fact(self, f: read.Fact, kind: str) -> Body:
+    def fact(self, f: Fact, kind: str) -> Body:
         return {
             "iri": f.iri,
             "href": self.href(f.iri),
-            "set_aside": f.texts.get(read.MK + "setAside") is True,
+            "set_aside": f.texts.get(MK + "setAside") is True,
             "sources": [self.source_ref(s) for s in f.sources],
             "statements": [
                 {
@@ -466,19 +467,19 @@ class Out:
             "type": kind,
         }
 
-    def impact(self, f: read.Fact) -> Body:
-        written = f.texts.get(read.MK + "impactAsWritten")
+    def impact(self, f: Fact) -> Body:
+        written = f.texts.get(MK + "impactAsWritten")
         body = self.fact(f, "impact")
         body.update(
             solution=self.maybe_code(f.code(self.tables, "solution")),
             force=self.maybe_code(f.code(self.tables, "force")),
-            level=self.concept(f.links.get(read.MK + "impactLevel")),
+            level=self.concept(f.links.get(MK + "impactLevel")),
             level_as_written=None if written is None else str(written),
         )
         return body
 
-    def option(self, f: read.Fact) -> Body:
-        name = f.texts.get(read.MK + "optionName")
+    def option(self, f: Fact) -> Body:
+        name = f.texts.get(MK + "optionName")
         body = self.fact(f, "option")
         body.update(
             decision=self.maybe_code(f.code(self.tables, "decision")),
@@ -487,14 +488,14 @@ class Out:
         )
         return body
 
-    def dependency(self, f: read.Fact) -> Body:
-        written = f.texts.get(read.MK + "dependencyKindAsWritten")
-        role = f.texts.get(read.MK + "roleName")
+    def dependency(self, f: Fact) -> Body:
+        written = f.texts.get(MK + "dependencyKindAsWritten")
+        role = f.texts.get(MK + "roleName")
         body = self.fact(f, "dependency")
         body.update(
             dependent=self.maybe_code(f.code(self.tables, "dependentSolution")),
             required=self.maybe_code(f.code(self.tables, "requiredSolution")),
-            dependency_kind=self.concept(f.links.get(read.MK + "dependencyKind")),
+            dependency_kind=self.concept(f.links.get(MK + "dependencyKind")),
             dependency_kind_as_written=None if written is None else str(written),
             role=None if role is None else str(role),
         )
@@ -731,7 +732,7 @@ async def sources(
     out = _out(request, service)
     concept = read.concept(out.tables, "SourceTypes", type) if type is not None else None
     if type is not None and concept is None:
-        rows: list[read.SourceRow] = []  # a type the loaded ontology does not define
+        rows: list[SourceRow] = []  # a type the loaded ontology does not define
     else:
         rows = read.sources(
             out.tables,
@@ -780,7 +781,7 @@ async def _codes(
     service: Service,
     *,
     collection: str | None,
-    kind: read.CodeKind | None,
+    kind: CodeKind | None,
     q: str | None,
     sort: read.CodeSort,
     order: read.Order,
@@ -805,7 +806,7 @@ async def codes(
     service: ServiceDep,
     *,
     collection: CollectionParam = None,
-    kind: Annotated[read.CodeKind | None, Query(description="Only codes of this kind.")] = None,
+    kind: Annotated[CodeKind | None, Query(description="Only codes of this kind.")] = None,
     q: TextFilter = None,
     sort: CodeSortParam = "label",
     order: Order = "asc",
@@ -826,7 +827,7 @@ async def codes(
     )
 
 
-def _kind_list(kind: read.CodeKind) -> Callable[..., Coroutine[Any, Any, Response]]:
+def _kind_list(kind: CodeKind) -> Callable[..., Coroutine[Any, Any, Response]]:
     async def endpoint(
         request: Request,
         service: ServiceDep,

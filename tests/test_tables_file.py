@@ -1,0 +1,169 @@
+"""A stored snapshot keeps its API tables: written once, read back equal, never trusted blindly."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from array import array
+from pathlib import Path
+
+import pytest
+
+from app.api import read, tables, tables_file
+from app.api.tables import Tables
+from app.pipeline import build, store
+from app.store import Snapshot
+from tests.test_cli import meshkg
+
+
+@pytest.fixture(scope="module")
+def stored(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """The whole corpus, stored; a fresh folder, so no tables were kept yet."""
+    return store(
+        build([corpus_dir / "data-as-a-product", corpus_dir / "self-serve-platform"]),
+        tmp_path_factory.mktemp("store"),
+    )
+
+
+@pytest.fixture(scope="module")
+def built(stored: Snapshot) -> Tables:
+    return tables.build(stored.store, stored.info)
+
+
+def _kept(stored: Snapshot, built: Tables, folder: Path) -> Path:
+    return tables_file.save(built, folder, stored.info)
+
+
+def test_kept_tables_read_back_equal_and_share_what_built_ones_share(
+    stored: Snapshot, built: Tables, tmp_path: Path
+) -> None:
+    _kept(stored, built, tmp_path)
+    loaded = tables_file.load(tmp_path, stored.info)
+    assert loaded is not None
+    assert loaded == built  # every table, row and array
+    assert len(loaded.quotes) > 1900
+    assert len(loaded.words.postings) > 5000
+
+    # one object per source, quote and fact, wherever tables refer to it
+    for quote in loaded.quotes[::97]:
+        assert any(q is quote for q in loaded.quotes_of[quote.source])
+        assert quote.collection is loaded.source_by_iri[quote.source].collection
+    definitions = [d for found in loaded.definitions_of.values() for d in found if d.source]
+    assert definitions
+    assert all(d.source is loaded.source_by_iri[d.source.iri] for d in definitions)
+    facts = [f for roles in loaded.facts_of.values() for found in roles.values() for f in found]
+    assert len({id(f) for f in facts}) == len({f.iri for f in facts}) > 100
+    # a block's quote array stays shared by the codes coded only in it
+    assert (
+        len({id(a) for a in loaded.quoted_for.values()})
+        == len({id(a) for a in built.quoted_for.values()})
+        < len(loaded.quoted_for)
+    )
+
+
+def test_a_reopened_snapshot_reads_its_tables_instead_of_building_them(
+    stored: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert stored.directory is not None
+    kept = stored.directory / tables_file.FILE
+    kept.unlink(missing_ok=True)
+    first = read.tables(stored)  # built, and kept in the snapshot's folder
+    assert kept.is_file()
+
+    def no_build(*_: object) -> Tables:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(read, "build", no_build)
+    again = Snapshot.open(stored.directory.parent.parent)
+    assert read.tables(again) == first
+    assert read.tables(again.into_memory()) == first  # a copy in memory keeps its folder
+    found = read.search(read.tables(again), "domain", None)
+    assert len(found.quotes) > 0
+
+
+def _damaged(data: bytes, key: str) -> list[tuple[str, bytes]]:
+    wrong_shape = tables_file._Writer()
+    wrong_shape.json("concepts", [["only an IRI"]])
+    missing = tables_file._Writer()
+    missing.json("concepts", [])
+    return [
+        ("empty", b""),
+        ("truncated", data[: len(data) // 2]),
+        ("one byte more", data + b"\0"),
+        ("one byte flipped", data[:-5000] + bytes([data[-5000] ^ 1]) + data[-4999:]),
+        ("a pickle", pickle.dumps({"sources": []})),
+        ("another snapshot", data.replace(b'"key":"', b'"key":"0', 1)),
+        ("another row layout", data.replace(b'"SourceRow":["', b'"SourceRow":["x', 1)),
+        ("a broken header", data[:40] + b"{" + data[41:]),
+        ("a section of another kind", data.replace(b'"postings","I"', b'"postings","Q"', 1)),
+        ("rows of the wrong shape", b"".join(wrong_shape.parts(key))),
+        ("a section missing", b"".join(missing.parts(key))),
+    ]
+
+
+def test_damaged_or_foreign_files_are_not_used_and_are_replaced(
+    stored: Snapshot, built: Tables, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = _kept(stored, built, tmp_path).read_bytes()
+    path = tmp_path / tables_file.FILE
+    for what, data in _damaged(good, stored.info.key):
+        assert data != good, what
+        path.write_bytes(data)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "meshkg.api"):
+            assert tables_file.load(tmp_path, stored.info) is None, what
+        assert str(path) in caplog.text, what
+        assert "made again" in caplog.text, what
+
+    folder = Path(stored.directory or "")
+    (folder / tables_file.FILE).write_bytes(good[:1000])
+    made = read._made(stored)  # built again from the store, and the file replaced
+    assert made == built
+    assert tables_file.load(folder, stored.info) == built
+
+
+def test_a_folder_that_cannot_keep_them_still_serves_them(
+    stored: Snapshot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = Snapshot(stored.store, stored.info, tmp_path / "no such folder")
+    with caplog.at_level(logging.WARNING, "meshkg.api"):
+        made = read._made(gone)
+    assert made.sources
+    assert "not kept" in caplog.text
+
+
+def test_a_value_json_cannot_hold_is_refused_when_writing(
+    built: Tables, stored: Snapshot, tmp_path: Path
+) -> None:
+    source = next(s for s in built.records_of)
+    record = next(iter(built.records_of[source].values()))
+    record.values["line"] = 2**70  # an xsd:integer beyond 64 bits
+    try:
+        with pytest.raises(TypeError):
+            tables_file.save(built, tmp_path, stored.info)
+        assert not (tmp_path / tables_file.FILE).exists()  # nothing half written
+    finally:
+        del record.values["line"]
+
+
+def test_arrays_of_every_width_round_trip(stored: Snapshot, built: Tables, tmp_path: Path) -> None:
+    """Word postings and quote offsets cross the file as raw machine integers."""
+    _kept(stored, built, tmp_path)
+    loaded = tables_file.load(tmp_path, stored.info)
+    assert loaded is not None
+    assert loaded.quote_ends.typecode == "Q"
+    assert loaded.quote_ends == built.quote_ends
+    assert all(isinstance(p, array) and p.typecode == "I" for p in loaded.words.postings)
+    assert loaded.words.ends == built.words.ends
+
+
+def test_build_store_keeps_the_tables(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    run = meshkg("build", "seeds", "--store", str(root))
+    assert run.returncode == 0, run.stderr
+    snapshot = Snapshot.open(root)
+    assert snapshot.directory is not None
+    loaded = tables_file.load(snapshot.directory, snapshot.info)
+    assert loaded is not None
+    assert [s.id for s in loaded.sources] == ["s6"]
+    assert loaded == tables.build(snapshot.store, snapshot.info)
