@@ -32,6 +32,8 @@ from app.rdf.formats import RdfFormat
 from app.seeds import CollectionFiles, discover, fingerprint
 
 SNAPSHOT_FORMAT = 1
+_UMASK = os.umask(0o022)  # read once, while only one thread runs, and put back at once
+os.umask(_UMASK)
 CURRENT = "current"
 _UNION_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
@@ -288,9 +290,14 @@ def _prune(snapshots: Path, keep: set[str]) -> None:
 
 
 def atomic_write(path: Path, *parts: bytes) -> None:
-    """Write ``parts`` to ``path`` so that readers see the old file or the whole new one."""
+    """Write ``parts`` to ``path`` so that readers see the old file or the whole new one.
+
+    The file gets the mode any other new file gets (``mkstemp`` makes it owner-only), so a
+    service running as another user than the build can read what the build wrote.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             for part in parts:
                 handle.write(part)

@@ -12,6 +12,7 @@ import pytest
 from app.api import read, tables, tables_file
 from app.api.tables import Tables
 from app.pipeline import build, store
+from app.rdf.formats import BY_EXTENSION
 from app.store import Snapshot
 from tests.test_cli import meshkg
 
@@ -166,4 +167,9 @@ def test_build_store_keeps_the_tables(tmp_path: Path) -> None:
     loaded = tables_file.load(snapshot.directory, snapshot.info)
     assert loaded is not None
     assert [s.id for s in loaded.sources] == ["s6"]
+    # readable by whoever may read the rest of the snapshot (a service of another user)
+    kept, meta = snapshot.directory / tables_file.FILE, snapshot.directory / "meta.json"
+    assert kept.stat().st_mode & 0o777 == meta.stat().st_mode & 0o777
+    dump = snapshot.dump(BY_EXTENSION[".nt"]).path
+    assert dump.stat().st_mode & 0o777 == meta.stat().st_mode & 0o777
     assert loaded == tables.build(snapshot.store, snapshot.info)
