@@ -3,7 +3,8 @@
     python bench/coldstart.py [--scales 1 10 100] [--repeat 3] [--json bench/out/coldstart.json]
 
 For each scale, ``meshkg serve`` is started as a fresh process on 127.0.0.1 and polled with
-``ASK {}`` on ``/sparql`` until it answers, two ways side by side:
+``ASK { ?s a ?type }`` on ``/sparql`` until it answers (a query a worker evaluates over the
+graph), two ways side by side:
 
 * **rebuild**: no store; the seeds are read, mapped and loaded in memory on every start;
 * **reopen**: ``--store`` pointing at a snapshot written beforehand by ``meshkg build --store``
@@ -85,6 +86,10 @@ def memory(pid: int) -> dict[str, float]:
     }
 
 
+# a query that reads the graph, in a query worker: ``ASK {}`` would be answered without either
+PROBE = "ASK { ?s a ?type }"
+
+
 def start(seeds: Path, store: Path | None) -> dict[str, float]:
     """One cold start; returns seconds to the first answer and memory after a workload pass."""
     port = free_port()
@@ -101,7 +106,7 @@ def start(seeds: Path, store: Path | None) -> dict[str, float]:
                     log.seek(0)
                     raise RuntimeError(f"serve exited: {log.read().decode(errors='replace')}")
                 try:
-                    r = httpx.get(url, params={"query": "ASK {}"}, timeout=2)
+                    r = httpx.get(url, params={"query": PROBE}, timeout=2)
                     if r.status_code == 200:
                         break
                 except httpx.HTTPError:

@@ -54,6 +54,18 @@ def test_kept_tables_read_back_equal_and_share_what_built_ones_share(
     assert all(d.source is loaded.source_by_iri[d.source.iri] for d in definitions)
     facts = [f for roles in loaded.facts_of.values() for found in roles.values() for f in found]
     assert len({id(f) for f in facts}) == len({f.iri for f in facts}) > 100
+    # every list order is kept, so no first request sorts; of the same row objects
+    assert set(loaded.source_orders) == {"id", "title"}
+    assert set(loaded.code_orders) == {"label", "ident", "sources"}
+    for sort, rows in loaded.source_orders.items():
+        assert rows == sorted(built.sources, key=tables.SOURCE_KEYS[sort])
+        assert all(row is loaded.source_by_iri[row.iri] for row in rows)
+    for code_sort, pairs in loaded.code_orders.items():
+        assert pairs == built.codes_by(code_sort)
+        assert all(c is loaded.code_by_iri[c.iri] for c, _ in pairs)
+    assert [c.ident for c, _ in loaded.codes_by("sources")][-1] == max(
+        built.codes, key=tables.CODE_KEYS["sources"]
+    ).ident
     # a block's quote array stays shared by the codes coded only in it
     assert (
         len({id(a) for a in loaded.quoted_for.values()})

@@ -35,6 +35,8 @@ from typing import Any
 import orjson
 
 from app.api.tables import (
+    CODE_KEYS,
+    SOURCE_KEYS,
     CodeRow,
     Concept,
     Definition,
@@ -143,6 +145,12 @@ def save(t: Tables, folder: Path, info: SnapshotInfo) -> Path:
             for code, roles in t.facts_of.items()
         ],
     )
+    for source_sort in SOURCE_KEYS:  # every list order, so no first request of a kind sorts
+        by_source = (source_at[s.iri] for s in t.sources_by(source_sort))
+        writer.array(f"sources by {source_sort}", array("I", by_source))
+    for code_sort in CODE_KEYS:
+        by_code = (code_at[c.iri] for c, _ in t.codes_by(code_sort))
+        writer.array(f"codes by {code_sort}", array("I", by_code))
     writer.json("vocabulary", t.words.vocabulary)
     writer.raw("quote_text", t.quote_text)
     writer.array("quote_ends", t.quote_ends)
@@ -324,7 +332,7 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
         raise Unusable("the quote text does not match the quotes")
     if len(words.ends) != len(words.postings):
         raise Unusable("the word index does not match its vocabulary")
-    return Tables(
+    t = Tables(
         base=info.base_iri,
         collections=names,
         sources=sources,
@@ -342,3 +350,11 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
         quote_ends=quote_ends,
         words=words,
     )
+    for source_sort in SOURCE_KEYS:
+        found = r.array(f"sources by {source_sort}", "I")
+        t.source_orders[source_sort] = [sources[i] for i in found]
+    for code_sort in CODE_KEYS:
+        t.code_orders[code_sort] = [
+            (codes[i], t.code_terms[i]) for i in r.array(f"codes by {code_sort}", "I")
+        ]
+    return t

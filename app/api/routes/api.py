@@ -29,7 +29,18 @@ from app.api import read
 from app.api.errors import ApiError, NotFound
 from app.api.negotiation import choose
 from app.api.service import Service, ServiceDep
-from app.api.tables import MK, CodeKind, CodeRow, Fact, QuoteRow, Record, SourceRow, Tables
+from app.api.tables import (
+    MK,
+    CodeKind,
+    CodeRow,
+    CodeSort,
+    Fact,
+    QuoteRow,
+    Record,
+    SourceRow,
+    SourceSort,
+    Tables,
+)
 from app.iris import Minter, segment
 from app.model import SourceTypeName
 
@@ -723,7 +734,7 @@ async def sources(
     collection: CollectionParam = None,
     q: TextFilter = None,
     type: SourceType = None,
-    sort: Annotated[read.SourceSort, Query(description="Sort key.")] = "id",
+    sort: Annotated[SourceSort, Query(description="Sort key.")] = "id",
     order: Order = "asc",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -783,7 +794,7 @@ async def _codes(
     collection: str | None,
     kind: CodeKind | None,
     q: str | None,
-    sort: read.CodeSort,
+    sort: CodeSort,
     order: read.Order,
     limit: int,
     offset: int,
@@ -796,7 +807,7 @@ async def _codes(
 
 
 CodeSortParam = Annotated[
-    read.CodeSort, Query(description="Sort key: label, identifier or number of sources.")
+    CodeSort, Query(description="Sort key: label, identifier or number of sources.")
 ]
 
 
