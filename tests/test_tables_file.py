@@ -7,6 +7,7 @@ import pickle
 from array import array
 from pathlib import Path
 
+import orjson
 import pytest
 
 from app.api import read, tables, tables_file
@@ -94,23 +95,35 @@ def test_a_reopened_snapshot_reads_its_tables_instead_of_building_them(
     assert len(found.quotes) > 0
 
 
-def _damaged(data: bytes, key: str) -> list[tuple[str, bytes]]:
+def _header(data: bytes, **changes: object) -> bytes:
+    """The file with fields of its header changed (and the header's length kept right)."""
+    at = len(tables_file._MAGIC)
+    (size,) = tables_file._LENGTH.unpack_from(data, at)
+    header = orjson.loads(data[at + 8 : at + 8 + size]) | changes
+    new = orjson.dumps(header)
+    return data[:at] + tables_file._LENGTH.pack(len(new)) + new + data[at + 8 + size :]
+
+
+def _damaged(data: bytes, key: str) -> list[tuple[str, bytes, str]]:
+    """(what, the file, what the warning says)."""
     wrong_shape = tables_file._Writer()
     wrong_shape.json("concepts", [["only an IRI"]])
     missing = tables_file._Writer()
     missing.json("concepts", [])
+    flipped = data[:-5000] + bytes([data[-5000] ^ 1]) + data[-4999:]
     return [
-        ("empty", b""),
-        ("truncated", data[: len(data) // 2]),
-        ("one byte more", data + b"\0"),
-        ("one byte flipped", data[:-5000] + bytes([data[-5000] ^ 1]) + data[-4999:]),
-        ("a pickle", pickle.dumps({"sources": []})),
-        ("another snapshot", data.replace(b'"key":"', b'"key":"0', 1)),
-        ("another row layout", data.replace(b'"SourceRow":["', b'"SourceRow":["x', 1)),
-        ("a broken header", data[:40] + b"{" + data[41:]),
-        ("a section of another kind", data.replace(b'"postings","I"', b'"postings","Q"', 1)),
-        ("rows of the wrong shape", b"".join(wrong_shape.parts(key))),
-        ("a section missing", b"".join(missing.parts(key))),
+        ("empty", b"", "not an API tables file"),
+        ("a pickle", pickle.dumps({"sources": []}), "not an API tables file"),
+        ("truncated", data[: len(data) // 2], "where the header announces"),
+        ("one byte more", data + b"\0", "where the header announces"),
+        ("one byte flipped", flipped, "checksum does not match"),
+        ("another snapshot", _header(data, key="0" * 32), "made for snapshot 000"),
+        ("other code", _header(data, maker="0" * 32), "made by other code"),
+        ("another byte order", _header(data, byteorder="middle"), "another byte order"),
+        ("a broken header", data[:40] + b"{" + data[41:], "not used"),
+        ("a section of another kind", data.replace(b'"postings","I"', b'"postings","Q"'), "not I"),
+        ("rows of the wrong shape", b"".join(wrong_shape.parts(key)), "missing"),
+        ("a section missing", b"".join(missing.parts(key)), "'sources'"),
     ]
 
 
@@ -119,7 +132,7 @@ def test_damaged_or_foreign_files_are_not_used_and_are_replaced(
 ) -> None:
     good = _kept(stored, built, tmp_path).read_bytes()
     path = tmp_path / tables_file.FILE
-    for what, data in _damaged(good, stored.info.key):
+    for what, data, reason in _damaged(good, stored.info.key):
         assert data != good, what
         path.write_bytes(data)
         caplog.clear()
@@ -127,6 +140,7 @@ def test_damaged_or_foreign_files_are_not_used_and_are_replaced(
             assert tables_file.load(tmp_path, stored.info) is None, what
         assert str(path) in caplog.text, what
         assert "made again" in caplog.text, what
+        assert reason in caplog.text, (what, caplog.text)
 
     folder = Path(stored.directory or "")
     (folder / tables_file.FILE).write_bytes(good[:1000])

@@ -1,7 +1,7 @@
 """A stored snapshot's API tables, kept in its folder so that a reopened service answers at once.
 
-Why: aggregating the tables of a stored snapshot takes about 27 s at ×100 the corpus (15 s of
-SPARQL over the on-disk store, the rest Python), and the JSON API cannot answer meanwhile. A
+Why: making the tables of a stored snapshot takes about 28 s at ×100 the corpus (15 s of SPARQL
+over the on-disk store, the rest Python), and the JSON API cannot answer meanwhile. A
 snapshot never changes, so its tables are written beside it once (by ``meshkg build --store``
 or by the first service that makes them) and read back by every later start.
 
@@ -14,13 +14,15 @@ coded only in that block) are written once and referred to by index, so loaded t
 them as built ones do and take the same memory. Sections are decoded one at a time, so loading
 never holds a second copy of all rows.
 
-A file made for another snapshot, by rows of another layout or on a machine of another byte
-order, or a damaged one (its sections carry a CRC-32), is not used: the tables are built again
-and the file replaced.
+A file made for another snapshot, by other code than this (see ``_maker``) or on a machine of
+another byte order, or a damaged one (its sections carry a CRC-32), is not used: the tables
+are made again and the file replaced. The list orders are kept too, so that no first list
+request sorts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import struct
 import sys
@@ -34,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from app.api import tables
 from app.api.tables import (
     CODE_KEYS,
     SOURCE_KEYS,
@@ -53,10 +56,26 @@ from app.store import SnapshotInfo, atomic_write
 FILE = "api-tables"
 _MAGIC = b"meshkg api tables\n"
 _LENGTH = struct.Struct("!Q")
-_ROWS = (Concept, SourceRow, CodeRow, QuoteRow, Definition, Location, Fact, Record, Words, Tables)
-# the rows' fields as this program has them: a file written by rows of another shape is not read
-LAYOUT = {cls.__name__: [f.name for f in fields(cls)] for cls in _ROWS}
+# written as positional lists, read back by the same code (see _maker)
+_SOURCE_FIELDS = [f.name for f in fields(SourceRow)]
+_CODE_FIELDS = [f.name for f in fields(CodeRow)]
 _ARRAYS = {code: array(code).itemsize for code in "IQ"}
+
+
+def _maker() -> str:
+    """What made the tables: the code that builds and writes them, by content.
+
+    A snapshot's key names the program's version, so a release that changes how tables are
+    made gets new snapshots anyway; this also catches a change between releases, where kept
+    tables would otherwise be read back as if the new code had made them.
+    """
+    digest = hashlib.sha256()
+    for module in (tables, sys.modules[__name__]):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:32]
+
+
+MAKER = _maker()
 
 log = logging.getLogger("meshkg.api")
 
@@ -89,8 +108,8 @@ def save(t: Tables, folder: Path, info: SnapshotInfo) -> Path:
 
     writer = _Writer()
     writer.json("concepts", [[c.iri, c.scheme, c.label, c.notation] for c in t.concepts.values()])
-    writer.json("sources", [[getattr(s, f) for f in LAYOUT["SourceRow"]] for s in t.sources])
-    writer.json("codes", [[getattr(c, f) for f in LAYOUT["CodeRow"]] for c in t.codes])
+    writer.json("sources", [[getattr(s, f) for f in _SOURCE_FIELDS] for s in t.sources])
+    writer.json("codes", [[getattr(c, f) for f in _CODE_FIELDS] for c in t.codes])
     writer.json(
         "quotes",
         [[source_at[q.source], q.iri, q.position, q.text, q.line, q.end_line] for q in t.quotes],
@@ -218,7 +237,7 @@ class _Writer:
             {
                 "key": key,
                 "crc32": crc,
-                "layout": LAYOUT,
+                "maker": MAKER,
                 "byteorder": sys.byteorder,
                 "itemsizes": _ARRAYS,
                 "sections": [[name, kind, len(body)] for name, kind, body in self.sections],
@@ -240,8 +259,8 @@ class _Reader:
         at += size
         if header["key"] != key:
             raise Unusable(f"made for snapshot {header['key']}")
-        if header["layout"] != LAYOUT:
-            raise Unusable("made for rows of another layout")
+        if header["maker"] != MAKER:
+            raise Unusable("made by other code")
         if header["byteorder"] != sys.byteorder or header["itemsizes"] != _ARRAYS:
             raise Unusable("made on a machine of another byte order or integer size")
         self.data = data
