@@ -18,7 +18,9 @@ seeds (``meshkg build --store``) and the same data is served, all on 127.0.0.1, 
   memory or on disk as meshkg serves the snapshot (``oxigraph serve`` loaded over its Graph
   Store endpoint, or ``oxigraph serve-read-only``);
 * **rdflib-endpoint**: rdflib's engine behind FastAPI, on the same dump;
-* **floor**: a FastAPI route returning constant JSON (in ``bench/bare_app.py``).
+* **floor**: a FastAPI route returning constant JSON (in ``bench/bare_app.py``); and for each
+  query, a FastAPI route returning meshkg's answer to it as constant bytes (the **answer
+  floor**: what any FastAPI service computing that answer would stay under).
 
 Every server first answers every query once and the answers are compared (row or triple
 counts), so a faster server that answers something else is caught. Then each (query, server)
@@ -225,7 +227,7 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
                     "warning",
                 ],
                 base["bare"] + "/floor",
-                env={"MESHKG_BENCH_STORE": str(snapshot_store)},
+                env={"MESHKG_BENCH_STORE": str(snapshot_store), "MESHKG_BENCH_ANSWERS": str(work)},
             )
         )
         base["floor"] = base["bare"]
@@ -257,7 +259,7 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
             rdflib.start()
         queries = workload(ox.Store.read_only(str(snapshot_store)))
         queries = [q for q in queries if not args.queries or q.name in args.queries]
-        report["sparql"] = sparql_runs(queries, servers, base, rdflib, args)
+        report["sparql"] = sparql_runs(queries, servers, base, rdflib, args, answers=work)
         if args.sparql_only:
             return report
         ask_url = base["meshkg"] + "?" + urlencode({"query": ASK})
@@ -342,6 +344,8 @@ def sparql_runs(
     base: dict[str, str],
     rdflib: Restartable,
     args: argparse.Namespace,
+    *,
+    answers: Path,
 ) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for query in queries:
@@ -352,6 +356,9 @@ def sparql_runs(
             try:
                 answer = httpx.get(urls[s], headers={"Accept": accept}, timeout=args.answer_timeout)
                 sizes[s] = _size(answer, query.form)
+                if s == "meshkg":  # for the answer floor
+                    (answers / query.name).write_bytes(answer.content)
+                    (answers / f"{query.name}.type").write_text(answer.headers["content-type"])
             except httpx.TimeoutException:
                 sizes[s] = None
                 print(f"  ! {query.name}: {s} gave no answer in {args.answer_timeout:g} s")
@@ -369,6 +376,8 @@ def sparql_runs(
             seconds = args.duration * (3 if s == "rdflib-endpoint" else 1)
             row[s] = asdict(wrk(urls[s], accept, seconds, args.connections, fresh=s == "meshkg"))
         row["meshkg_cached"] = asdict(wrk(urls["meshkg"], accept, args.duration, args.connections))
+        floor_url = base["floor"] + f"/floor/{query.name}"
+        row["answer_floor"] = asdict(wrk(floor_url, accept, args.duration, args.connections))
         out[query.name] = row
         print_sparql_row(query.name, row, servers, args.answer_timeout)
     return out
@@ -392,11 +401,13 @@ def print_sparql_row(
         for s in servers
         if s != "meshkg"
     )
-    m, cached = runs["meshkg"], row["meshkg_cached"]
+    m, cached, floor = runs["meshkg"], row["meshkg_cached"], row["answer_floor"]
+    rdflib = rates.get("rdflib-endpoint")
     print(
         f"  {name:<20} req/s: {cells}  |  {ratios}  |  meshkg p50 {m['p50_ms']:.1f} ms "  # type: ignore[index]
         f"p99 {m['p99_ms']:.1f} ms  |  repeated (cache) {cached['requests_per_s']:.0f} req/s "  # type: ignore[index]
-        f"p50 {cached['p50_ms']:.2f} ms",  # type: ignore[index]
+        f"p50 {cached['p50_ms']:.2f} ms  |  answer floor {floor['requests_per_s']:.0f} req/s"  # type: ignore[index]
+        + (f" (20x rdflib-endpoint: {20 * rdflib:.0f})" if rdflib else ""),
         flush=True,
     )
 
@@ -468,7 +479,7 @@ def main() -> None:
         results.append(report)
         if args.sparql_only:
             continue
-        floor = report["ask_vs_floor"]  # type: ignore[index]
+        floor = report["ask_vs_floor"]
         base = floor["floor"]  # type: ignore[index]
         print(
             f"  floor {base['requests_per_s']:.0f} req/s (p50 {base['p50_ms']:.2f} ms)", flush=True
