@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
+import time
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import orjson
+import pyoxigraph as ox
 import pytest
+import uvicorn
 
 from app.api import read, tables, tables_file
+from app.api.app import create_app
 from app.api.tables import Tables
+from app.config import Settings
 from app.pipeline import build, store
 from app.rdf.formats import BY_EXTENSION
-from app.store import Snapshot
+from app.store import Snapshot, SnapshotInfo
+from tests.server import free_port
 from tests.test_cli import meshkg
 
 
@@ -199,3 +208,50 @@ def test_build_store_keeps_the_tables(tmp_path: Path) -> None:
     dump = snapshot.dump(BY_EXTENSION[".nt"]).path
     assert dump.stat().st_mode & 0o777 == meta.stat().st_mode & 0o777
     assert loaded == tables.build(snapshot.store, snapshot.info)
+
+
+def test_the_service_answers_everything_else_while_the_api_tables_are_made(
+    stored: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request for the API waits for the tables off the event loop: SPARQL and /health answer
+    meanwhile (at ×100 the corpus, making the tables takes half a minute)."""
+    release = threading.Event()
+    build = read.build
+
+    def held_build(store: ox.Store, info: SnapshotInfo) -> Tables:
+        release.wait(60)
+        return build(store, info)
+
+    monkeypatch.setattr(read, "build", held_build)
+    snapshot = Snapshot(stored.store, stored.info, None)  # no folder: its tables must be made
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(snapshot, Settings()), host="127.0.0.1", port=free_port(), log_level="error"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    pool = ThreadPoolExecutor(1)
+    try:
+        while not server.started:
+            assert thread.is_alive()
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{server.config.port}"
+        api = pool.submit(httpx.get, url + "/api/codes", timeout=60)
+        time.sleep(0.5)  # the API request is in, waiting for the tables
+        assert httpx.get(url + "/health", timeout=10).status_code == 200
+        answer = httpx.get(url + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=10)
+        assert answer.json()["boolean"] is True
+        assert not api.done()
+        release.set()
+        codes = api.result()
+        assert codes.status_code == 200
+        listed = read.codes(
+            read.tables(snapshot), collection=None, kind=None, q=None, sort="label", order="asc"
+        )
+        assert codes.json()["total"] == len(listed) > 100
+    finally:
+        release.set()
+        pool.shutdown()
+        server.should_exit = True
+        thread.join(30)

@@ -58,6 +58,11 @@ def tables(snapshot: Snapshot) -> Tables:
     return found
 
 
+def ready(snapshot: Snapshot) -> Tables | None:
+    """The snapshot's tables if they are made; never waits (the event loop may ask)."""
+    return _cache.get(snapshot)
+
+
 def _made(snapshot: Snapshot) -> Tables:
     """Read from the snapshot's folder where they were kept, else built (and kept there)."""
     folder = snapshot.directory
@@ -254,9 +259,8 @@ class SourceDetail:
     codes: list[CodeRow]
 
 
-def source(snapshot: Snapshot, iri: str) -> SourceDetail | None:
+def source(t: Tables, iri: str) -> SourceDetail | None:
     """One source with both records, where they disagree, its quotes and the codes it evidences."""
-    t = tables(snapshot)
     row = t.source_by_iri.get(iri)
     if row is None:
         return None
@@ -290,9 +294,8 @@ class CodeDetail:
     facts: dict[str, list[Fact]]  # role of the code (mk: local name) -> the facts
 
 
-def code(snapshot: Snapshot, iri: str) -> CodeDetail | None:
+def code(t: Tables, iri: str) -> CodeDetail | None:
     """One code with all its evidence: definitions, sources and quotes, facts it takes part in."""
-    t = tables(snapshot)
     row = t.code_by_iri.get(iri)
     if row is None:
         return None

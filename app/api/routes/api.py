@@ -22,6 +22,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from app import __version__
@@ -573,9 +574,14 @@ RECORD_VALUES = tuple(
 )
 
 
-def _out(request: Request, service: Service) -> Out:
-    root = str(request.base_url).rstrip("/")
-    return Out(root, service, read.tables(service.snapshot))
+async def _out(request: Request, service: Service) -> Out:
+    """What writes the answer, with the snapshot's tables: waited for off the event loop while
+    they are made (half a minute at ×100 the corpus), so that SPARQL and everything else is
+    answered meanwhile."""
+    tables = read.ready(service.snapshot)
+    if tables is None:
+        tables = await run_in_threadpool(read.tables, service.snapshot)
+    return Out(str(request.base_url).rstrip("/"), service, tables)
 
 
 def _respond(request: Request, body: Body) -> Response:
@@ -709,7 +715,7 @@ async def context(request: Request) -> Response:
 async def collections(
     request: Request, service: ServiceDep, limit: Limit = 50, offset: Offset = 0
 ) -> Response:
-    out = _out(request, service)
+    out = await _out(request, service)
     names = [c.name for c in service.snapshot.info.collections]
     items = [out.collection(n) for n in names[offset : offset + limit]]
     return _respond(request, _page(request, items, len(names), limit, offset))
@@ -723,7 +729,7 @@ async def collections(
 )
 async def collection(request: Request, service: ServiceDep, collection: str) -> Response:
     name = _collection(service, collection)
-    return _respond(request, _out(request, service).collection(name))
+    return _respond(request, (await _out(request, service)).collection(name))
 
 
 @router.get("/sources", summary="Sources", response_model=Page[SourceItem], responses=RESOURCE)
@@ -740,7 +746,7 @@ async def sources(
     offset: Offset = 0,
 ) -> Response:
     coll = _filter(service, collection)
-    out = _out(request, service)
+    out = await _out(request, service)
     concept = read.concept(out.tables, "SourceTypes", type) if type is not None else None
     if type is not None and concept is None:
         rows: list[SourceRow] = []  # a type the loaded ontology does not define
@@ -762,10 +768,11 @@ async def source(request: Request) -> Response:
     collection, source_id = request.path_params["collection"], request.path_params["source_id"]
     name = _collection(service, collection)
     iri = Minter(service.base, name, str).source(source_id)
-    detail = read.source(service.snapshot, iri)
+    out = await _out(request, service)
+    detail = read.source(out.tables, iri)
     if detail is None:
         raise NotFound(f"no source {source_id!r} in {name}")
-    return _respond(request, _out(request, service).source_detail(detail))
+    return _respond(request, out.source_detail(detail))
 
 
 # The two detail routes are plain Starlette routes: they read only their path, and FastAPI's
@@ -800,7 +807,7 @@ async def _codes(
     offset: int,
 ) -> Response:
     coll = _filter(service, collection)
-    out = _out(request, service)
+    out = await _out(request, service)
     rows = read.codes(out.tables, collection=coll, kind=kind, q=q, sort=sort, order=order)
     items = [out.code_item(c) for c in rows[offset : offset + limit]]
     return _respond(request, _page(request, items, len(rows), limit, offset))
@@ -883,10 +890,11 @@ async def code(request: Request) -> Response:
     collection, ident = request.path_params["collection"], request.path_params["ident"]
     name = _collection(service, collection)
     iri = Minter(service.base, name, str).code(ident)
-    detail = read.code(service.snapshot, iri)
+    out = await _out(request, service)
+    detail = read.code(out.tables, iri)
     if detail is None:
         raise NotFound(f"no code {ident!r} in {name}")
-    return _respond(request, _out(request, service).code_detail(detail))
+    return _respond(request, out.code_detail(detail))
 
 
 router.routes.append(
@@ -924,7 +932,7 @@ async def search(
 ) -> Response:
     """Codes first (by collection and identifier), then quotes (by source and position)."""
     coll = _filter(service, collection)
-    out = _out(request, service)
+    out = await _out(request, service)
     found = read.search(out.tables, q, coll)
     items = [out.hit(h, len(q)) for h in read.hits(out.tables, found, offset, offset + limit)]
     return _respond(request, _page(request, items, len(found), limit, offset))
