@@ -99,6 +99,7 @@ class Snapshot:
         self.on_disk = directory is not None if on_disk is None else on_disk
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._dumps: dict[tuple[str | None, str], Dump] = {}
+        self._class_counts: dict[str | None, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     # --- making and opening ------------------------------------------------------------
@@ -232,7 +233,14 @@ class Snapshot:
     # --- facts for the service and the CLI --------------------------------------------
 
     def class_counts(self, collection: str | None = None) -> dict[str, int]:
-        """Instances per class (rdf:type triples), by CURIE."""
+        """Instances per class (rdf:type triples), by CURIE; counted once per snapshot (a
+        tenth to a third of a second at ×100 the corpus)."""
+        found = self._class_counts.get(collection)
+        if found is None:
+            found = self._class_counts[collection] = self._count_classes(collection)
+        return dict(found)  # the caller's own: the kept counts stay as counted
+
+    def _count_classes(self, collection: str | None) -> dict[str, int]:
         graphs = self._graphs(collection)
         query = "SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
         rows = self.store.query(query, default_graph=graphs)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.api import results
@@ -81,7 +82,8 @@ async def void(request: Request, service: ServiceDep) -> Response:
     if media is None:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(RDF_TYPES))
     root = str(request.base_url).rstrip("/")
-    body = results.graph(_void(service, root), results.graph_format(media), None)
+    triples = await run_in_threadpool(_void, service, root)  # counts classes on first use
+    body = results.graph(triples, results.graph_format(media), None)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
 
 
