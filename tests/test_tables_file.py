@@ -182,6 +182,17 @@ def test_a_value_json_cannot_hold_is_refused_when_writing(
         del record.values["line"]
 
 
+def test_tables_of_an_empty_graph_round_trip(stored: Snapshot, tmp_path: Path) -> None:
+    """No quotes, words or codes: every array section is empty, and still read back."""
+    empty = tables.build(ox.Store(), stored.info)
+    assert not empty.quotes
+    assert not empty.words.postings
+    assert not empty.quoted_for
+    tables_file.save(empty, tmp_path, stored.info)
+    loaded = tables_file.load(tmp_path, stored.info)
+    assert loaded == empty
+
+
 def test_arrays_of_every_width_round_trip(stored: Snapshot, built: Tables, tmp_path: Path) -> None:
     """Word postings and quote offsets cross the file as raw machine integers."""
     _kept(stored, built, tmp_path)

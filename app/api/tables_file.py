@@ -30,7 +30,7 @@ import zlib
 from array import array
 from collections.abc import Callable
 from dataclasses import fields
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ _LENGTH = struct.Struct("!Q")
 # written as positional lists, read back by the same code (see _maker)
 _SOURCE_FIELDS = [f.name for f in fields(SourceRow)]
 _CODE_FIELDS = [f.name for f in fields(CodeRow)]
-_ARRAYS = {code: array(code).itemsize for code in "IQ"}
+_ITEMSIZES = {code: array(code).itemsize for code in "IQ"}
 
 
 def _maker() -> str:
@@ -211,7 +211,7 @@ def _flat(arrays: list[array[int]]) -> array[int]:
 
 
 def _split(flat: array[int], ends: array[int]) -> list[array[int]]:
-    return [flat[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    return [flat[start:end] for start, end in pairwise([0, *ends])]
 
 
 class _Writer:
@@ -239,7 +239,7 @@ class _Writer:
                 "crc32": crc,
                 "maker": MAKER,
                 "byteorder": sys.byteorder,
-                "itemsizes": _ARRAYS,
+                "itemsizes": _ITEMSIZES,
                 "sections": [[name, kind, len(body)] for name, kind, body in self.sections],
             }
         )
@@ -261,7 +261,7 @@ class _Reader:
             raise Unusable(f"made for snapshot {header['key']}")
         if header["maker"] != MAKER:
             raise Unusable("made by other code")
-        if header["byteorder"] != sys.byteorder or header["itemsizes"] != _ARRAYS:
+        if header["byteorder"] != sys.byteorder or header["itemsizes"] != _ITEMSIZES:
             raise Unusable("made on a machine of another byte order or integer size")
         self.data = data
         self.spans: dict[str, tuple[str, int, int]] = {}
