@@ -15,11 +15,13 @@ import orjson
 import pyoxigraph as ox
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.api import read, tables, tables_file
 from app.api.app import create_app
 from app.api.tables import Tables
-from app.config import Settings
+from app.config import Settings as ServiceSettings
 from app.pipeline import build, store
 from app.rdf.formats import BY_EXTENSION
 from app.store import Snapshot, SnapshotInfo
@@ -158,6 +160,31 @@ def test_damaged_or_foreign_files_are_not_used_and_are_replaced(
     assert tables_file.load(folder, stored.info) == built
 
 
+EDITS = st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), min_size=1, max_size=4)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=EDITS)
+def test_no_file_makes_loading_raise(
+    stored: Snapshot, built: Tables, tmp_path: Path, edits: list[tuple[int, int]]
+) -> None:
+    """Bytes changed anywhere in the header or the first sections: the tables read back are
+    the tables made, or none (then made again); loading never raises."""
+    path = tmp_path / tables_file.FILE
+    if not path.exists():
+        _kept(stored, built, tmp_path)
+    data = bytearray(path.read_bytes())
+    for at, value in edits:
+        data[at] = value
+    changed = tmp_path / "changed"
+    changed.mkdir(exist_ok=True)
+    (changed / tables_file.FILE).write_bytes(bytes(data))
+    loaded = tables_file.load(changed, stored.info)
+    assert loaded is None or loaded == built
+
+
 def test_a_folder_that_cannot_keep_them_still_serves_them(
     stored: Snapshot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -237,7 +264,10 @@ def test_the_service_answers_everything_else_while_the_api_tables_are_made(
     snapshot = Snapshot(stored.store, stored.info, None)  # no folder: its tables must be made
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(snapshot, Settings()), host="127.0.0.1", port=free_port(), log_level="error"
+            create_app(snapshot, ServiceSettings()),
+            host="127.0.0.1",
+            port=free_port(),
+            log_level="error",
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
