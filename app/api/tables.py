@@ -258,8 +258,12 @@ class Words:
     """
 
     vocabulary: str  # every distinct word, each followed by NUL
-    ends: list[int]  # the offset after each word's NUL in vocabulary
     postings: list[array[int]]  # per word, the indexes of the quotes holding it, ascending
+    ends: list[int] = field(init=False)  # the offset after each word's NUL in vocabulary
+
+    def __post_init__(self) -> None:
+        words = self.vocabulary.split("\x00")[:-1]  # no word holds NUL: \w+ never matches it
+        object.__setattr__(self, "ends", list(accumulate(len(w) + 1 for w in words)))
 
 
 SourceSort = Literal["id", "title"]
@@ -665,7 +669,6 @@ def _searchable(quotes: list[QuoteRow]) -> tuple[bytes, array[int], Words]:
     vocabulary = sorted(postings)  # the same file whatever the hash seed
     words = Words(
         vocabulary="".join(w + "\x00" for w in vocabulary),
-        ends=list(accumulate(len(w) + 1 for w in vocabulary)),
         postings=[postings[w] for w in vocabulary],
     )
     return bytes(text), ends, words

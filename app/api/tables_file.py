@@ -194,7 +194,7 @@ def load(folder: Path, info: SnapshotInfo) -> Tables | None:
         return None
     try:
         return _decode(_Reader(memoryview(data), info.key), info)
-    except (Unusable, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, struct.error) as err:
         log.warning("%s: not used (%s); the API tables are made again", path, err)
         return None
 
@@ -339,12 +339,9 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
         for code, roles in r.json("facts_of")
     }
 
-    vocabulary: str = r.json("vocabulary")
-    posting_ends = r.array("posting_ends", "Q")
     words = Words(
-        vocabulary=vocabulary,
-        ends=list(accumulate(len(w) + 1 for w in vocabulary.split("\x00")[:-1])),
-        postings=_split(r.array("postings", "I"), posting_ends),
+        vocabulary=r.json("vocabulary"),
+        postings=_split(r.array("postings", "I"), r.array("posting_ends", "Q")),
     )
     quote_text, quote_ends = r.raw("quote_text"), r.array("quote_ends", "Q")
     if len(quote_ends) != len(quotes) or (quote_ends and quote_ends[-1] != len(quote_text)):

@@ -52,6 +52,7 @@ CONTEXT_FILE = Path(__file__).resolve().parent.parent / "static" / "context-v1.j
 CONTEXT_PATH = "/api/context/v1.jsonld"
 
 T = TypeVar("T")
+Detail = TypeVar("Detail", read.SourceDetail, read.CodeDetail)
 
 # --- response models ------------------------------------------------------------------------------
 
@@ -763,16 +764,27 @@ async def sources(
     return _respond(request, _page(request, items, len(rows), limit, offset))
 
 
-async def source(request: Request) -> Response:
+async def _one(
+    request: Request,
+    what: Literal["source", "code"],
+    find: Callable[[Tables, str], Detail | None],
+    write: Callable[[Out, Detail], Body],
+) -> Response:
+    """One source or code, named in the path by its collection and its identifier."""
     service: Service = request.app.state.service
-    collection, source_id = request.path_params["collection"], request.path_params["source_id"]
-    name = _collection(service, collection)
-    iri = Minter(service.base, name, str).source(source_id)
+    name = _collection(service, request.path_params["collection"])
+    ident = request.path_params["source_id" if what == "source" else "ident"]
+    minter = Minter(service.base, name, str)
+    iri = minter.source(ident) if what == "source" else minter.code(ident)
     out = await _out(request, service)
-    detail = read.source(out.tables, iri)
+    detail = find(out.tables, iri)
     if detail is None:
-        raise NotFound(f"no source {source_id!r} in {name}")
-    return _respond(request, out.source_detail(detail))
+        raise NotFound(f"no {what} {ident!r} in {name}")
+    return _respond(request, write(out, detail))
+
+
+async def source(request: Request) -> Response:
+    return await _one(request, "source", read.source, Out.source_detail)
 
 
 # The two detail routes are plain Starlette routes: they read only their path, and FastAPI's
@@ -886,15 +898,7 @@ for _kind in ("practice", "pattern", "force", "decision"):
 
 
 async def code(request: Request) -> Response:
-    service: Service = request.app.state.service
-    collection, ident = request.path_params["collection"], request.path_params["ident"]
-    name = _collection(service, collection)
-    iri = Minter(service.base, name, str).code(ident)
-    out = await _out(request, service)
-    detail = read.code(out.tables, iri)
-    if detail is None:
-        raise NotFound(f"no code {ident!r} in {name}")
-    return _respond(request, out.code_detail(detail))
+    return await _one(request, "code", read.code, Out.code_detail)
 
 
 router.routes.append(
