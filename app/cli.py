@@ -498,6 +498,14 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    query_kb: Annotated[
+        int | None,
+        typer.Option(
+            "--query-kb",
+            help="Kilobytes a SPARQL request may send, as query string or body [default 1024].",
+            show_default=False,
+        ),
+    ] = None,
     base_iri: BaseIri = None,
     set_aside: SetAside = True,
     workers: Workers = None,
@@ -518,6 +526,7 @@ def serve_command(
             "query_workers": query_workers,
             "memory_quads": memory_quads,
             "cache_mb": cache_mb,
+            "query_kb": query_kb,
         }.items()
         if v is not None
     }

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     """Megabytes of answers kept in memory for repeated GET requests (0: none kept). The
     snapshot never changes, so a kept answer is always the answer."""
 
+    query_kb: int = 1024
+    """Kilobytes a SPARQL request may send, as its query string or as its body: a larger one
+    is refused (414 or 413) before it is read whole, so no client can make the service hold
+    an unbounded request in memory."""
+
     @property
     def query_processes(self) -> int:
         return self.query_workers if self.query_workers > 0 else max(2, os.cpu_count() or 1)
@@ -72,6 +77,13 @@ class Settings(BaseSettings):
     def _cache(cls, value: int) -> int:
         if not 0 <= value <= 1 << 20:
             raise ValueError("cache_mb must be between 0 (no cache) and 1048576")
+        return value
+
+    @field_validator("query_kb")
+    @classmethod
+    def _query_kb(cls, value: int) -> int:
+        if not 1 <= value <= 1 << 20:
+            raise ValueError("query_kb must be between 1 and 1048576")
         return value
 
     @field_validator("memory_quads")

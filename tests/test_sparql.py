@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -28,6 +29,8 @@ from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
 from app.api.engine import _Worker
 from app.api.sparql_check import inspect
+from tests.conftest import ROOT
+from tests.server import running
 
 MK = "https://w3id.org/meshkg/ontology#"
 SS = "https://w3id.org/meshkg/id/self-serve-platform"
@@ -659,3 +662,89 @@ def test_the_empty_ask_answers_while_every_worker_is_busy(corpus_server: str) ->
     finally:
         for thread in busy:
             thread.join()
+
+
+# --- request size ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_limit_server() -> Iterator[str]:
+    with running([ROOT / "seeds"], "--query-kb", "4") as url:  # 4,096 bytes
+        yield url
+
+
+def _padded(size: int) -> str:
+    """A valid query of exactly ``size`` bytes: the padding is a comment."""
+    query = "ASK { ?s ?p ?o }\n#"
+    return query + "x" * (size - len(query))
+
+
+def _raw_status(url: str, head: bytes, body: bytes) -> bytes:
+    """Send a request head and part of a body on a socket; the status line the server answers."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head + body)
+        return sock.recv(4096).split(b"\r\n", 1)[0]
+
+
+def test_a_query_up_to_the_limit_is_answered(small_limit_server: str) -> None:
+    url = f"{small_limit_server}/sparql"
+    r = httpx.post(url, content=_padded(4096), headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 200, r.text
+    assert r.json()["boolean"] is True
+    r = httpx.get(url, params={"query": _padded(3000)})  # percent-encoded: about 3.1 KB
+    assert r.status_code == 200, r.text
+
+
+def test_a_query_string_over_the_limit_is_refused(small_limit_server: str) -> None:
+    r = httpx.get(f"{small_limit_server}/sparql", params={"query": _padded(5000)})
+    assert _error(r, 414) == "query-too-long"
+    assert "4096 bytes" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("kind", ["application/sparql-query", "application/x-www-form-urlencoded"])
+def test_a_body_over_the_limit_is_refused(small_limit_server: str, kind: str) -> None:
+    query = _padded(4097)
+    content = query if kind == "application/sparql-query" else "query=" + query
+    r = httpx.post(f"{small_limit_server}/sparql", content=content, headers={"Content-Type": kind})
+    assert _error(r, 413) == "request-too-large"
+    assert r.headers["connection"] == "close"
+    # the service goes on answering
+    assert httpx.get(f"{small_limit_server}/sparql", params={"query": "ASK {}"}).status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_refused(small_limit_server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"#" + b"x" * 999
+
+    r = httpx.post(
+        f"{small_limit_server}/sparql",
+        content=chunks(),
+        headers={"Content-Type": "application/sparql-query"},
+    )
+    assert "content-length" not in r.request.headers  # sent chunked: no length announced
+    assert _error(r, 413) == "request-too-large"
+
+
+def test_a_large_declared_body_is_refused_before_it_is_sent(small_limit_server: str) -> None:
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/sparql-query\r\nContent-Length: 1000000000\r\n\r\n"
+    )
+    # a gigabyte announced, 16 bytes sent: the answer comes without waiting for the rest
+    assert (
+        _raw_status(small_limit_server, head, b"ASK { ?s ?p ?o }")
+        == b"HTTP/1.1 413 Request Entity Too Large"
+    )
+
+
+def test_a_chunked_body_is_read_no_further_than_the_limit(small_limit_server: str) -> None:
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"1000\r\n" + b"#" * 4096 + b"\r\n"  # 4,096 bytes in each chunk, no last chunk
+    assert (
+        _raw_status(small_limit_server, head, chunk * 2) == b"HTTP/1.1 413 Request Entity Too Large"
+    )

@@ -80,6 +80,34 @@ def _params(raw: str, where: str) -> dict[str, list[str]]:
         raise ApiError(400, "encoding", f"the {where} is not UTF-8 percent-encoded") from err
 
 
+async def _body(request: Request, limit: int) -> bytes:
+    """The request's body, refused as soon as it is known to pass ``limit`` bytes.
+
+    A declared length over the limit is refused before any of the body is read; a body sent
+    in chunks is read up to the limit and no further.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "request-too-large",
+        f"the request body is larger than this service's limit of {limit} bytes",
+        headers={"Connection": "close"},
+    )
+
+
 def _content_type(header: str | None) -> tuple[str | None, str | None]:
     if not header:
         return None, None
@@ -95,12 +123,20 @@ def _content_type(header: str | None) -> tuple[str | None, str | None]:
 async def sparql(request: Request) -> Response:
     """Evaluate a query, or describe the service when there is none."""
     service: Service = request.app.state.service
+    limit = service.settings.query_kb * 1024
+    if len(request.scope["query_string"]) > limit:
+        raise ApiError(
+            414,
+            "query-too-long",
+            f"the query string is longer than this service's limit of {limit} bytes; "
+            "send a long query by POST",
+        )
     url = _params(request.url.query, "query string")
     params = dict(url)
     direct: str | None = None
     if request.method == "POST":
         kind, charset = _content_type(request.headers.get("content-type"))
-        body = await request.body()
+        body = await _body(request, limit)
         if kind == "application/x-www-form-urlencoded":
             if charset not in (None, "utf-8", "utf8"):
                 raise ApiError(415, "encoding", "forms must be sent in UTF-8")
