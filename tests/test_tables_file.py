@@ -111,6 +111,7 @@ def _header(data: bytes, **changes: object) -> bytes:
     at = len(tables_file._MAGIC)
     (size,) = tables_file._LENGTH.unpack_from(data, at)
     header = orjson.loads(data[at + 8 : at + 8 + size]) | changes
+    header = {k: v for k, v in header.items() if v is not None}  # None: the field left out
     new = orjson.dumps(header)
     return data[:at] + tables_file._LENGTH.pack(len(new)) + new + data[at + 8 + size :]
 
@@ -134,7 +135,8 @@ def _damaged(data: bytes, key: str) -> list[tuple[str, bytes, str]]:
         ("a broken header", data[:40] + b"{" + data[41:], "not used"),
         ("a section of another kind", data.replace(b'"postings","I"', b'"postings","Q"'), "not I"),
         ("rows of the wrong shape", b"".join(wrong_shape.parts(key)), "missing"),
-        ("a section missing", b"".join(missing.parts(key)), "'sources'"),
+        ("a section missing", b"".join(missing.parts(key)), "'sources' is missing"),
+        ("a header without a field", _header(data, maker=None), "'maker' is missing"),
     ]
 
 

@@ -195,7 +195,8 @@ def load(folder: Path, info: SnapshotInfo) -> Tables | None:
     try:
         return _decode(_Reader(memoryview(data), info.key), info)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, struct.error) as err:
-        log.warning("%s: not used (%s); the API tables are made again", path, err)
+        reason = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) else err
+        log.warning("%s: not used (%s); the API tables are made again", path, reason)
         return None
 
 
