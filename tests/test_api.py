@@ -303,6 +303,35 @@ def test_pages_follow_each_other_to_the_end(client: TestClient) -> None:
     assert last["next"] is None
 
 
+def test_kept_list_items_are_each_host_s_own(snapshot: Snapshot) -> None:
+    """List items are written once per host and kept: what another host gets names its own
+    URLs, a repeated page is the same, and the bodies equal those written afresh."""
+    fresh = "Cache-Control"  # past the answer cache, to the route and its kept items
+    with (
+        TestClient(create_app(snapshot, Settings())) as kept,
+        TestClient(create_app(snapshot, Settings(cache_mb=0))) as unkept,
+    ):
+        for url in ("/api/sources?limit=50", "/api/codes?limit=50&sort=sources&order=desc"):
+            before = get(kept, "/info")["item_cache"]
+            first = get(kept, url, **{fresh: "no-cache"})
+            after = get(kept, "/info")["item_cache"]
+            assert after["misses"] - before["misses"] == 50
+            again = get(kept, url, **{fresh: "no-cache"})
+            assert get(kept, "/info")["item_cache"]["hits"] - after["hits"] == 50
+            assert again == first
+            assert first == get(unkept, url, **{fresh: "no-cache"})
+            other = get(kept, url, **{fresh: "no-cache", "Host": "mirror.example:8080"})
+            assert [i["url"].split("/api/")[0] for i in other["items"]] == [
+                "http://mirror.example:8080"
+            ] * 50
+            assert [i["url"].split("/api/")[1] for i in other["items"]] == [
+                i["url"].split("/api/")[1] for i in first["items"]
+            ]
+            as_ld = get(kept, url, Accept=LD, **{fresh: "no-cache"})
+            assert as_ld["items"] == first["items"]
+        assert get(unkept, "/info")["item_cache"]["entries"] == 0
+
+
 def test_offset_beyond_the_end_is_an_empty_page(client: TestClient) -> None:
     page = get(client, "/api/sources?offset=1000")
     assert page == {"items": [], "total": 76, "limit": 50, "offset": 1000, "next": None}

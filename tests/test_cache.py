@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from app.api.cache import Answers, _Entry
+from app.api.cache import Answers, Bodies, _Entry
 from tests.conftest import ROOT
 from tests.server import running
 
@@ -160,3 +160,36 @@ def test_answers_stay_within_their_budget_least_recently_used_out() -> None:
     assert answers.stats().bytes <= 1000
     answers.put(("a", "", b"", "", "", b"", b""), _entry(100))  # replacing frees the old size
     assert answers.stats().bytes == sum(e.size for e in answers._entries.values())
+
+
+def test_kept_items_stay_within_their_budget_and_are_written_once() -> None:
+    bodies = Bodies(2000)
+    written: list[str] = []
+
+    def writer(iri: str) -> object:
+        def write() -> object:
+            written.append(iri)
+            return {"iri": iri, "text": "x" * 300}
+
+        return write
+
+    first = bodies.item("source", "http://h", "a", writer("a"))
+    assert bodies.item("source", "http://h", "a", writer("a")) is first
+    assert written == ["a"]
+    assert bodies.item("source", "http://other", "a", writer("a")) is not first  # another host
+    assert bodies.item("code", "http://h", "a", writer("a")) is not first  # another kind
+    assert written == ["a", "a", "a"]
+    for iri in "bcdefgh":
+        bodies.item("source", "http://h", iri, writer(iri))
+    stats = bodies.stats()
+    assert 0 < stats.bytes <= 2000
+    assert stats.entries < 10  # the oldest left to stay within the budget
+    assert (stats.hits, stats.misses) == (1, 10)
+    written.clear()
+    bodies.item("source", "http://h", "h", writer("h"))  # the newest is kept
+    assert written == []
+    none_kept = Bodies(0)
+    none_kept.item("source", "http://h", "a", writer("a"))
+    none_kept.item("source", "http://h", "a", writer("a"))
+    assert none_kept.stats().entries == 0
+    assert written == ["a", "a"]

@@ -20,7 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.api import errors, read
-from app.api.cache import Answers, ResponseCache
+from app.api.cache import Answers, Bodies, ResponseCache
 from app.api.engine import QueryPool, StoreOpener
 from app.api.pages import STATIC
 from app.api.routes import api, dumps, meta, resources, sparql
@@ -49,7 +49,8 @@ def _opener(snapshot: Snapshot) -> StoreOpener:
 
 def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
     pool = QueryPool(_opener(snapshot), settings.query_processes, settings.query_timeout)
-    service = Service(snapshot, settings, pool, Answers(settings.cache_mb * 1024 * 1024))
+    budget = settings.cache_mb * 1024 * 1024
+    service = Service(snapshot, settings, pool, Answers(budget), Bodies(budget // 4))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,13 +12,20 @@ larger than an eighth of the budget, and files (``/dumps`` and ``/static`` answe
 requests themselves). A client that sends ``Cache-Control: no-cache`` (or ``Pragma:
 no-cache``) gets a freshly computed answer, and ``no-store`` keeps it from being kept; so do
 conditional and range requests. Every answer says ``Meshkg-Cache: hit`` or ``miss``.
+
+:class:`Bodies` keeps parts of answers the same way: the JSON of a list item (a source, a
+code) for one host. Pages of a list overlap (other filters, sorts and offsets show the same
+items), and writing the items was most of a list request's time.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = b"meshkg-cache"
@@ -47,35 +54,73 @@ class CacheStats:
     misses: int
 
 
-class Answers:
-    """The kept answers: least recently used first out, at most ``max_bytes``; 0 keeps none."""
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Kept(Generic[K, V]):
+    """Values kept least recently used first out, at most ``max_bytes``; 0 keeps none."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.max_entry = max_bytes // 8
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
 
+    def size(self, value: V) -> int:
+        raise NotImplementedError
+
     def stats(self) -> CacheStats:
         return CacheStats(len(self._entries), self._bytes, self.max_bytes, self.hits, self.misses)
 
-    def get(self, key: _Key) -> _Entry | None:
-        entry = self._entries.get(key)
-        if entry is not None:
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
             self._entries.move_to_end(key)
-        return entry
+        return value
 
-    def put(self, key: _Key, entry: _Entry) -> None:
+    def put(self, key: K, value: V) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
-            self._bytes -= old.size
-        self._entries[key] = entry
-        self._bytes += entry.size
+            self._bytes -= self.size(old)
+        self._entries[key] = value
+        self._bytes += self.size(value)
         while self._bytes > self.max_bytes and self._entries:
             _, evicted = self._entries.popitem(last=False)
-            self._bytes -= evicted.size
+            self._bytes -= self.size(evicted)
+
+
+class Answers(Kept[_Key, _Entry]):
+    """Whole answers; one larger than an eighth of the budget is not kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self.max_entry = max_bytes // 8
+
+    def size(self, value: _Entry) -> int:
+        return value.size
+
+
+class Bodies(Kept[tuple[str, str, str], tuple[orjson.Fragment, int]]):
+    """List items written as JSON, keyed by (kind, the request's root URL, IRI)."""
+
+    def size(self, value: tuple[orjson.Fragment, int]) -> int:
+        return value[1]
+
+    def item(self, kind: str, root: str, iri: str, write: Callable[[], object]) -> orjson.Fragment:
+        """The item's JSON, written by ``write`` only when it is not kept."""
+        key = (kind, root, iri)
+        found = self.get(key)
+        if found is not None:
+            self.hits += 1
+            return found[0]
+        self.misses += 1
+        data = orjson.dumps(write())
+        fragment = orjson.Fragment(data)
+        if self.max_bytes > 0:  # the key's strings, the entry and the objects: about 200 bytes
+            self.put(key, (fragment, len(data) + len(root) + len(iri) + 200))
+        return fragment
 
 
 class ResponseCache:

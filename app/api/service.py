@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from fastapi import Depends, Request
 
-from app.api.cache import Answers
+from app.api.cache import Answers, Bodies
 from app.api.engine import QueryPool
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
@@ -29,6 +29,7 @@ class Service:
     settings: Settings
     pool: QueryPool
     answers: Answers
+    bodies: Bodies
     started: float = field(default_factory=time.time)
     base: str = field(init=False)
     """The prefix of data IRIs (the snapshot's base IRI)."""

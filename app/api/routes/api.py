@@ -12,7 +12,7 @@ keep in step. Reads come from :mod:`app.api.read`; nothing here talks SPARQL.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -53,6 +53,7 @@ CONTEXT_PATH = "/api/context/v1.jsonld"
 
 T = TypeVar("T")
 Detail = TypeVar("Detail", read.SourceDetail, read.CodeDetail)
+R = TypeVar("R", SourceRow, CodeRow)
 
 # --- response models ------------------------------------------------------------------------------
 
@@ -365,6 +366,10 @@ class Out:
             },
         }
 
+    def kept(self, kind: str, row: R, write: Callable[[R], Body]) -> orjson.Fragment:
+        """A list item's JSON, written once for this host and kept (see ``cache.Bodies``)."""
+        return self.service.bodies.item(kind, self.root, row.iri, lambda: write(row))
+
     def source_ref(self, s: SourceRow) -> Body:
         return {
             "iri": s.iri,
@@ -598,7 +603,7 @@ def _respond(request: Request, body: Body) -> Response:
 _segment = lru_cache(maxsize=1 << 16)(segment)
 
 
-def _page(request: Request, items: list[Body], total: int, limit: int, offset: int) -> Body:
+def _page(request: Request, items: Sequence[object], total: int, limit: int, offset: int) -> Body:
     following = offset + limit
     nxt = str(request.url.include_query_params(offset=following)) if following < total else None
     return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
@@ -760,7 +765,7 @@ async def sources(
             sort=sort,
             order=order,
         )
-    items = [out.source_item(s) for s in rows[offset : offset + limit]]
+    items = [out.kept("source", s, out.source_item) for s in rows[offset : offset + limit]]
     return _respond(request, _page(request, items, len(rows), limit, offset))
 
 
@@ -821,7 +826,7 @@ async def _codes(
     coll = _filter(service, collection)
     out = await _out(request, service)
     rows = read.codes(out.tables, collection=coll, kind=kind, q=q, sort=sort, order=order)
-    items = [out.code_item(c) for c in rows[offset : offset + limit]]
+    items = [out.kept("code", c, out.code_item) for c in rows[offset : offset + limit]]
     return _respond(request, _page(request, items, len(rows), limit, offset))
 
 

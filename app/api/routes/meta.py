@@ -67,6 +67,7 @@ async def info(service: ServiceDep, response: Response) -> dict[str, object]:
             "query_workers": service.pool.processes,
         },
         "cache": asdict(service.answers.stats()),
+        "item_cache": asdict(service.bodies.stats()),
         "uptime_seconds": round(time.time() - service.started, 1),
     }
 
