@@ -551,12 +551,11 @@ class Out:
         )
         return body
 
-    def hit(self, h: read.Hit, length: int) -> Body:
-        body: Body = dict.fromkeys(HIT_FIELDS)  # in the model's order, the other kind's None
+    def hit(self, h: read.Hit, length: int) -> Body | orjson.Fragment:
         if h.code is not None:
-            body.update(self.code_ref(h.code))
-            return body
+            return self.kept("code hit", h.code, self.code_hit)
         assert h.quote is not None
+        body: Body = dict.fromkeys(HIT_FIELDS)  # in the model's order, the other kind's None
         q = h.quote
         body.update(
             iri=q.iri,
@@ -565,9 +564,14 @@ class Out:
             type="quote",
             collection=q.collection,
             snippet=read.snippet(q.text, h.at, length),
-            source=self.source_ref(self.tables.source_by_iri[q.source]),
+            source=self.kept("source ref", self.tables.source_by_iri[q.source], self.source_ref),
             line=q.line,
         )
+        return body
+
+    def code_hit(self, c: CodeRow) -> Body:
+        body: Body = dict.fromkeys(HIT_FIELDS)  # in the model's order, the quote's fields None
+        body.update(self.code_ref(c))
         return body
 
 
