@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.api.sparql_check import QueryRefused, Token, tokens
+from app.api.text_memo import by_text
 
 # what a basic graph pattern is made of, besides terms: triple and list punctuation, paths
 # (without "!": see above)
@@ -50,6 +51,7 @@ class _Group:
     parens: int = 0  # inside an expression or a list: its variables bind nothing for sure
 
 
+@by_text()
 def per_row_optionals(text: str) -> str | None:
     """``text`` with each OPTIONAL worth evaluating per row wrapped in ``LATERAL { … }``.
 

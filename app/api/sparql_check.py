@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin
 
+from app.api.text_memo import by_text
+
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
@@ -99,6 +101,7 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
+@by_text()
 def inspect(text: str) -> QueryShape:
     """Learn the query's form and dataset; refuse updates, SERVICE and unknown FROM graphs later.
 
