@@ -13,9 +13,10 @@ requests themselves). A client that sends ``Cache-Control: no-cache`` (or ``Prag
 no-cache``) gets a freshly computed answer, and ``no-store`` keeps it from being kept; so do
 conditional and range requests. Every answer says ``Meshkg-Cache: hit`` or ``miss``.
 
-:class:`Bodies` keeps parts of answers the same way: the JSON of a list item (a source, a
-code) for one host. Pages of a list overlap (other filters, sorts and offsets show the same
-items), and writing the items was most of a list request's time.
+:class:`Bodies` keeps parts of answers the same way: the JSON of an item (a source or a code
+in a list, a search hit's code or source) for one host. Pages of a list overlap (other
+filters, sorts and offsets show the same items), and writing the items was most of a list
+request's time.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class Answers(Kept[_Key, _Entry]):
 
 
 class Bodies(Kept[tuple[str, str, str], tuple[orjson.Fragment, int]]):
-    """List items written as JSON, keyed by (kind, the request's root URL, IRI)."""
+    """Items written as JSON, keyed by (kind of item, the request's root URL, IRI)."""
 
     def size(self, value: tuple[orjson.Fragment, int]) -> int:
         return value[1]

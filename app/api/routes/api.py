@@ -367,7 +367,8 @@ class Out:
         }
 
     def kept(self, kind: str, row: R, write: Callable[[R], Body]) -> orjson.Fragment:
-        """A list item's JSON, written once for this host and kept (see ``cache.Bodies``)."""
+        """A row's JSON as an item (of a list, or a search hit's code or source), written once
+        for this host and kept (see ``cache.Bodies``)."""
         return self.service.bodies.item(kind, self.root, row.iri, lambda: write(row))
 
     def source_ref(self, s: SourceRow) -> Body:
