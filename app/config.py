@@ -46,9 +46,9 @@ class Settings(BaseSettings):
     snapshot never changes, so a kept answer is always the answer."""
 
     query_kb: int = 1024
-    """Kilobytes a SPARQL request may send, as its query string or as its body: a larger one
-    is refused (414 or 413) before it is read whole, so no client can make the service hold
-    an unbounded request in memory."""
+    """Kilobytes a SPARQL request may send, as its query string (else 414) or as its body
+    (else 413, refused before it is read whole, so that no client can make the service hold
+    an unbounded body in memory)."""
 
     @property
     def query_processes(self) -> int:
