@@ -113,6 +113,7 @@ def test_build_to_stdout_with_a_base_iri(study: Path) -> None:
         (["serve", "seeds", "--memory-quads", "-5"], "memory_quads must be 0"),
         (["serve", "seeds", "--query-timeout", "0"], "query_timeout must be between"),
         (["serve", "seeds", "--result-limit", "0"], "result_limit must be at least 1"),
+        (["serve", "seeds", "--query-kb", "0"], "query_kb must be between 1"),
         (["serve", "no/such/folder"], "no such file or folder: no/such/folder"),
     ],
 )
