@@ -8,6 +8,7 @@ Turtle). Usage errors (a missing path, an unknown format) are one line on stderr
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections import Counter, defaultdict
@@ -60,7 +61,7 @@ Seeds = Annotated[
 BaseIri = Annotated[
     str | None,
     typer.Option(
-        "--base-iri", help="Prefix of data IRIs [env MESHKG_BASE_IRI].", show_default=False
+        "--base-iri", help="Prefix of data IRIs (env MESHKG_BASE_IRI).", show_default=False
     ),
 ]
 SetAside = Annotated[
@@ -460,7 +461,7 @@ def serve_command(
         float | None,
         typer.Option(
             "--query-timeout",
-            help="Seconds a SPARQL query may run [default 10].",
+            help="Seconds a SPARQL query may run (default 10).",
             show_default=False,
         ),
     ] = None,
@@ -468,7 +469,7 @@ def serve_command(
         int | None,
         typer.Option(
             "--result-limit",
-            help="Rows a SPARQL result may hold [default 10000].",
+            help="Rows a SPARQL result may hold (default 10000).",
             show_default=False,
         ),
     ] = None,
@@ -477,7 +478,7 @@ def serve_command(
         typer.Option(
             "--query-workers",
             min=1,
-            help="Query processes [default: cores, at least 2].",
+            help="Query processes (default: cores, at least 2).",
             show_default=False,
         ),
     ] = None,
@@ -486,7 +487,7 @@ def serve_command(
         typer.Option(
             "--memory-quads",
             help="Serve a stored snapshot of up to this many quads from memory, a larger one "
-            "from disk [default 1000000; 0: always from disk].",
+            "from disk (default 1000000; 0: always from disk).",
             show_default=False,
         ),
     ] = None,
@@ -494,7 +495,7 @@ def serve_command(
         int | None,
         typer.Option(
             "--cache-mb",
-            help="Megabytes of answers kept for repeated GET requests [default 64; 0: none].",
+            help="Megabytes of answers kept for repeated GET requests (default 64; 0: none).",
             show_default=False,
         ),
     ] = None,
@@ -502,7 +503,88 @@ def serve_command(
         int | None,
         typer.Option(
             "--query-kb",
-            help="Kilobytes a SPARQL request may send, as query string or body [default 1024].",
+            help="Kilobytes a SPARQL request may send, as query string or body (default 1024).",
+            show_default=False,
+        ),
+    ] = None,
+    query_mb: Annotated[
+        int | None,
+        typer.Option(
+            "--query-mb",
+            help="Megabytes a query worker may grow by for one query (default 1024).",
+            show_default=False,
+        ),
+    ] = None,
+    answer_mb: Annotated[
+        int | None,
+        typer.Option(
+            "--answer-mb",
+            help="Megabytes a SPARQL answer may hold; a longer one is cut (default 16).",
+            show_default=False,
+        ),
+    ] = None,
+    head_kb: Annotated[
+        int | None,
+        typer.Option(
+            "--head-kb",
+            help="Kilobytes of a request's line and headers (default 64).",
+            show_default=False,
+        ),
+    ] = None,
+    max_headers: Annotated[
+        int | None,
+        typer.Option(
+            "--max-headers",
+            help="Header fields a request may have (default 100).",
+            show_default=False,
+        ),
+    ] = None,
+    read_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--read-timeout",
+            help="Seconds a request's head, and then its body, may take to arrive (default 10).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            "--max-connections", help="Open connections (default 512).", show_default=False
+        ),
+    ] = None,
+    client_queries: Annotated[
+        int | None,
+        typer.Option(
+            "--client-queries",
+            help="SPARQL queries one client may have running at once (default: half the "
+            "query workers, at least 1).",
+            show_default=False,
+        ),
+    ] = None,
+    trusted_hosts: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-hosts",
+            help="Comma-separated Host names the service writes absolute URLs for; others get "
+            "root-relative links (default localhost,127.0.0.1,[::1)].",
+            show_default=False,
+        ),
+    ] = None,
+    access_log: Annotated[
+        str | None,
+        typer.Option(
+            "--access-log",
+            help="Structured access log: - (stderr), a file, or off (default -).",
+            show_default=False,
+        ),
+    ] = None,
+    worker_isolation: Annotated[
+        str | None,
+        typer.Option(
+            "--worker-isolation",
+            help="How query workers are kept off the network: auto, netns or seccomp "
+            "(default auto).",
             show_default=False,
         ),
     ] = None,
@@ -511,9 +593,8 @@ def serve_command(
     workers: Workers = None,
 ) -> None:
     """Serve the graph of SEEDS: SPARQL, JSON API, linked data and dumps (read-only)."""
-    import uvicorn
-
     from app.api.app import create_app
+    from app.api.server import run
     from app.store import reopen
 
     seeds = seeds or [Path("seeds")]
@@ -527,6 +608,16 @@ def serve_command(
             "memory_quads": memory_quads,
             "cache_mb": cache_mb,
             "query_kb": query_kb,
+            "query_mb": query_mb,
+            "answer_mb": answer_mb,
+            "head_kb": head_kb,
+            "max_headers": max_headers,
+            "read_timeout": read_timeout,
+            "max_connections": max_connections,
+            "client_queries": client_queries,
+            "trusted_hosts": trusted_hosts,
+            "access_log": access_log,
+            "worker_isolation": worker_isolation,
         }.items()
         if v is not None
     }
@@ -537,6 +628,7 @@ def serve_command(
             first = exc.errors()[0]
             _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
     _check_paths(seeds)
+    logging.basicConfig(format="meshkg: %(message)s", level=logging.WARNING)
     snapshot = reopen(seeds, settings, store_path) if store_path is not None else None
     how = f"reopened from {store_path}"
     if snapshot is None:
@@ -548,11 +640,17 @@ def serve_command(
     if snapshot.on_disk and snapshot.info.triples <= settings.memory_quads:
         snapshot = snapshot.into_memory()
     how += ", served from disk" if snapshot.on_disk else ", served from memory"
-    err.print(
-        f"{how}: {snapshot.info.triples:,} triples in {len(snapshot.info.collections)} "
-        f"collection(s); serving on http://{host}:{port}/ (Ctrl-C stops)"
-    )
-    uvicorn.run(create_app(snapshot, settings), host=host, port=port, log_level="warning")
+    served = snapshot
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        err.print(
+            f"{how}: {served.info.triples:,} triples in {len(served.info.collections)} "
+            f"collection(s); serving on http://{shown}:{bound_port}/ (Ctrl-C stops)"
+        )
+
+    app = create_app(snapshot, settings)
+    run(app, settings, host, port, on_ready=ready, on_refusal=app.state.observer.refused)
 
 
 def _version(value: bool) -> None:

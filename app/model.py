@@ -4,6 +4,10 @@ Plain frozen dataclasses, no rdflib and no I/O: the reader fills them, the RDF m
 JSON export and the statistics only read them. Every item keeps the file and line it came from,
 because a researcher must be able to go back from any triple or finding to the note.
 
+Every text the model holds must be text RDF can carry: no lone surrogates, no C0 controls but
+tab and line breaks, no U+FFFE/U+FFFF. The few functions below clean text to that rule; both the
+reader and the discovery of seed files use them, so every entry replaces and reports alike.
+
 Two levels:
 
 * a :class:`Note` is what one seed file says, exactly as written (identifiers not yet resolved);
@@ -13,6 +17,7 @@ Two levels:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, Literal, TypeVar, get_args
@@ -87,6 +92,67 @@ class Diagnostic:
     file: str
     line: int
     message: str
+
+
+# --- text the graph can carry ---------------------------------------------------------------
+
+REPLACEMENT = "\ufffd"
+CONTROL = "control-character"
+"""Finding code: NUL or other control characters (and U+FFFE/U+FFFF) became U+FFFD."""
+SURROGATE = "invalid-unicode"
+"""Finding code: lone surrogate code points became U+FFFD."""
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_WHAT = {
+    CONTROL: "NUL or other control characters",
+    SURROGATE: "lone surrogate code points",
+}
+
+
+def first_unsafe(text: str) -> tuple[int | None, int | None]:
+    """Offsets of the first control character and of the first lone surrogate, if any."""
+    first_control = first_surrogate = None
+    for m in _UNSAFE.finditer(text):
+        if "\ud800" <= m.group() <= "\udfff":
+            if first_surrogate is None:
+                first_surrogate = m.start()
+        elif first_control is None:
+            first_control = m.start()
+        if first_control is not None and first_surrogate is not None:
+            break
+    return first_control, first_surrogate
+
+
+def replace_unsafe(text: str) -> str:
+    """Every character RDF cannot carry replaced by U+FFFD."""
+    return _UNSAFE.sub(REPLACEMENT, text)
+
+
+def clean_text(text: str) -> tuple[str, list[str]]:
+    """``text`` made safe, and the kinds replaced (:data:`CONTROL`, :data:`SURROGATE`)."""
+    first_control, first_surrogate = first_unsafe(text)
+    kinds = [
+        code
+        for code, first in ((CONTROL, first_control), (SURROGATE, first_surrogate))
+        if first is not None
+    ]
+    return (replace_unsafe(text) if kinds else text), kinds
+
+
+def clean_name(name: str) -> str:
+    """A file or folder name as it may be shown and minted into IRIs and literals.
+
+    ``os`` hands undecodable bytes of a name over as lone surrogates, which no serialiser can
+    encode; control characters (tab and line breaks too, which would split a line of a report)
+    cannot be carried by RDF/XML. Each becomes U+FFFD, as in a note's text.
+    """
+    return _UNSAFE_IN_NAMES.sub(REPLACEMENT, name)
+
+
+def replaced(code: str, file: str, line: int, where: str = "") -> Diagnostic:
+    """The finding for characters of kind ``code`` replaced by U+FFFD; ``where`` says how."""
+    what = _WHAT[code] + (f" {where}" if where else "")
+    return Diagnostic(Severity.WARNING, code, file, line, f"{what} were replaced by U+FFFD")
 
 
 # --- what one note says -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from app.rdf.formats import RdfFormat
 from app.seeds import CollectionFiles, discover, fingerprint
 
 SNAPSHOT_FORMAT = 1
+log = logging.getLogger("meshkg.store")
 _UMASK = os.umask(0o022)  # read once, while only one thread runs, and put back at once
 os.umask(_UMASK)
 CURRENT = "current"
@@ -101,6 +103,7 @@ class Snapshot:
         self._dumps: dict[tuple[str | None, str], Dump] = {}
         self._class_counts: dict[str | None, dict[str, int]] = {}
         self._lock = threading.Lock()
+        self._files = self._store_files() if self.on_disk else {}
 
     # --- making and opening ------------------------------------------------------------
 
@@ -160,6 +163,35 @@ class Snapshot:
         store = ox.Store()
         store.bulk_extend(self.store.quads_for_pattern(None, None, None, None))
         return Snapshot(store, self.info, self.directory, on_disk=False)
+
+    def _store_files(self) -> dict[str, tuple[int, int, int]]:
+        """What the database's files are (size, modification time, inode): a snapshot never
+        changes, so any difference later is damage."""
+        found: dict[str, tuple[int, int, int]] = {}
+        if self.directory is None:
+            return found
+        try:
+            for entry in os.scandir(self.directory / "store"):
+                if entry.name.endswith(".sst") or entry.name.startswith(("MANIFEST", "CURRENT")):
+                    st = entry.stat()
+                    found[entry.name] = (st.st_size, st.st_mtime_ns, st.st_ino)
+        except OSError:
+            pass
+        return found
+
+    def damage(self) -> str | None:
+        """Why the database files served from disk are not those opened, or ``None``.
+
+        Cheap (one directory listing), so readiness checks can afford it every time: reading
+        the store would not tell, as what was read before stays in the engine's caches.
+        """
+        if not self.on_disk:
+            return None
+        now = self._store_files()
+        if now == self._files:
+            return None
+        changed = sorted(set(now.items()) ^ set(self._files.items()))
+        return f"the stored snapshot's files changed on disk while served ({changed[0][0]}, …)"
 
     # --- dumps -------------------------------------------------------------------------
 
@@ -269,13 +301,36 @@ def snapshot_key(found: list[CollectionFiles], settings: Settings) -> str:
 def reopen(paths: list[Path], settings: Settings, root: Path) -> Snapshot | None:
     """The stored snapshot of ``paths`` if the seeds are unchanged, else ``None``.
 
-    Only hashes the seeds; nothing is parsed, so a service restarts in about a second.
+    Only hashes the seeds; nothing is parsed, so a service restarts in about a second. A
+    snapshot of at most ``settings.memory_quads`` quads comes back copied into memory.
+
+    A damaged snapshot (a file missing, truncated or failing its checksums, an unreadable
+    ``meta.json``) is never served: it is removed, the damage is logged, and ``None`` says the
+    graph must be built again from the notes, which are unchanged.
     """
     found, _ = discover(paths)
     key = snapshot_key(found, settings)
-    if current_key(root) == key or (root / "snapshots" / key / "meta.json").is_file():
-        return Snapshot.open(root, key)
-    return None
+    if not (current_key(root) == key or (root / "snapshots" / key / "meta.json").is_file()):
+        return None
+    try:
+        snapshot = Snapshot.open(root, key)
+        if snapshot.info.triples <= settings.memory_quads:
+            return snapshot.into_memory()  # reads every quad: checksums and all
+        snapshot.store.query("ASK { ?s ?p ?o }")
+        return snapshot
+    except (OSError, RuntimeError, ValueError, TypeError, KeyError) as err:
+        log.warning(
+            "the stored snapshot %s is damaged (%s); it is built again from the notes",
+            key,
+            _first_line(err),
+        )
+        shutil.rmtree(root / "snapshots" / key, ignore_errors=True)
+        return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]
 
 
 def current_key(root: Path) -> str | None:

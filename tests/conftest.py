@@ -10,6 +10,7 @@ import pytest
 
 from app.pipeline import Build, build, check
 from app.validate import Report
+from tests.canary import Canary
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -45,6 +46,16 @@ def corpus_build(corpus_dir: Path) -> Build:
 @pytest.fixture(scope="session")
 def corpus_report(corpus_build: Build) -> Report:
     return check(corpus_build)
+
+
+@pytest.fixture(scope="session")
+def canary() -> Iterator[Canary]:
+    """A server on 127.0.0.1 counting every connection made to it (``tests/canary.py``)."""
+    found = Canary()
+    try:
+        yield found
+    finally:
+        found.close()
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(seeds: list[Path], *args: str, timeout: float = 60) -> Iterator[str]:
-    """Start the service on a free loopback port, wait until it answers, stop it after."""
+def running(
+    seeds: list[Path], *args: str, timeout: float = 60, output: Path | None = None
+) -> Iterator[str]:
+    """Start the service on a free loopback port, wait until it answers, stop it after.
+
+    ``output``: a file that receives what the service prints (by default a temporary one).
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -42,7 +47,8 @@ def running(seeds: list[Path], *args: str, timeout: float = 60) -> Iterator[str]
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # A file, not a pipe: an unread pipe fills with access logs and stalls the server.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed once the server has stopped
+    # closed once the server has stopped
+    log = open(output, "w+b") if output is not None else tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -69,3 +75,10 @@ def running(seeds: list[Path], *args: str, timeout: float = 60) -> Iterator[str]
             proc.kill()
             proc.wait()
         log.close()
+
+
+def from_address(n: int, **options: object) -> httpx.Client:
+    """An HTTP client whose connections come from 127.0.0.``n``: on loopback every address of
+    127/8 is this machine, so tests can be several clients, as the per-client budget sees them."""
+    transport = httpx.HTTPTransport(local_address=f"127.0.0.{n}")
+    return httpx.Client(transport=transport, **options)  # type: ignore[arg-type]

@@ -46,6 +46,7 @@ DP = "data-as-a-product"
 SS = "self-serve-platform"
 LD = "application/ld+json"
 CONTEXT_URL = "http://testserver/api/context/v1.jsonld"
+TRUSTED = "testserver,mirror.example:8080"  # hosts the service writes absolute URLs for
 
 pytestmark = pytest.mark.corpus
 
@@ -57,7 +58,7 @@ def snapshot(corpus_build: Build) -> Snapshot:
 
 @pytest.fixture(scope="module")
 def client(snapshot: Snapshot) -> Iterator[TestClient]:
-    with TestClient(create_app(snapshot, Settings())) as c:
+    with TestClient(create_app(snapshot, Settings(trusted_hosts=TRUSTED))) as c:
         yield c
 
 
@@ -308,8 +309,8 @@ def test_kept_list_items_are_each_host_s_own(snapshot: Snapshot) -> None:
     URLs, a repeated page is the same, and the bodies equal those written afresh."""
     fresh = "Cache-Control"  # past the answer cache, to the route and its kept items
     with (
-        TestClient(create_app(snapshot, Settings())) as kept,
-        TestClient(create_app(snapshot, Settings(cache_mb=0))) as unkept,
+        TestClient(create_app(snapshot, Settings(trusted_hosts=TRUSTED))) as kept,
+        TestClient(create_app(snapshot, Settings(cache_mb=0, trusted_hosts=TRUSTED))) as unkept,
     ):
         for url in ("/api/sources?limit=50", "/api/codes?limit=50&sort=sources&order=desc"):
             before = get(kept, "/info")["item_cache"]
@@ -327,6 +328,12 @@ def test_kept_list_items_are_each_host_s_own(snapshot: Snapshot) -> None:
             assert [i["url"].split("/api/")[1] for i in other["items"]] == [
                 i["url"].split("/api/")[1] for i in first["items"]
             ]
+            forged = get(kept, url, **{fresh: "no-cache", "Host": "evil.example"})
+            assert [i["url"] for i in forged["items"]] == [
+                "/api/" + i["url"].split("/api/")[1] for i in first["items"]
+            ]  # a host nobody trusts gets root-relative links, never its own name
+            if forged["next"] is not None:
+                assert forged["next"].startswith("/api/")
             as_ld = get(kept, url, Accept=LD, **{fresh: "no-cache"})
             assert as_ld["items"] == first["items"]
         assert get(unkept, "/info")["item_cache"]["entries"] == 0

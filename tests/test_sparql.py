@@ -19,7 +19,6 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pyoxigraph as ox
@@ -27,10 +26,11 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
-from app.api.engine import _Worker
+from app.api.engine import WorkerLimits, _Worker
 from app.api.sparql_check import inspect
+from tests.canary import Canary
 from tests.conftest import ROOT
-from tests.server import running
+from tests.server import from_address, running
 
 MK = "https://w3id.org/meshkg/ontology#"
 SS = "https://w3id.org/meshkg/id/self-serve-platform"
@@ -350,62 +350,27 @@ def test_query_dataset_named_graphs(corpus_server: str) -> None:
     assert [(r["g"]["value"], r["n"]["value"]) for r in only] == [(DP, "33")]
 
 
-class _Canary:
-    """A loopback HTTP server that counts every request it gets."""
-
-    def __init__(self) -> None:
-        hits: list[str] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/turtle")
-                self.end_headers()
-                self.wfile.write(b"<http://x/a> <http://x/b> <http://x/c> .")
-
-            do_POST = do_GET  # noqa: N815 - the name http.server dispatches to
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.hits = hits
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def canary() -> Iterator[_Canary]:
-    c = _Canary()
-    yield c
-    c.close()
-
-
-def test_nothing_outside_the_store_is_ever_fetched(corpus_server: str, canary: _Canary) -> None:
+def test_nothing_outside_the_store_is_ever_fetched(corpus_server: str, canary: Canary) -> None:
     url = f"{corpus_server}/sparql"
+    before = len(canary.hits)
     attempts = {
-        "service": f"SELECT * WHERE {{ SERVICE <{canary.url}/sparql> {{ ?s ?p ?o }} }}",
+        "service": f"SELECT * WHERE {{ SERVICE <{canary.url}sparql> {{ ?s ?p ?o }} }}",
         "service-silent": (
-            f"SELECT * WHERE {{ ?a ?b ?c SERVICE SILENT <{canary.url}/s> {{ ?s ?p ?o }} }}"
+            f"SELECT * WHERE {{ ?a ?b ?c SERVICE SILENT <{canary.url}s> {{ ?s ?p ?o }} }}"
         ),
-        "service-lowercase": f"select * where {{ service <{canary.url}/q> {{ ?s ?p ?o }} }}",
+        "service-lowercase": f"select * where {{ service <{canary.url}q> {{ ?s ?p ?o }} }}",
         "service-prefixed": (
-            f"PREFIX c: <{canary.url}/> SELECT * {{ SERVICE c:sparql {{ ?s ?p ?o }} }}"
+            f"PREFIX c: <{canary.url}> SELECT * {{ SERVICE c:sparql {{ ?s ?p ?o }} }}"
         ),
-        "load": f"LOAD <{canary.url}/data.ttl>",
-        "from": f"SELECT * FROM <{canary.url}/data.ttl> WHERE {{ ?s ?p ?o }}",
-        "from-named": f"SELECT * FROM NAMED <{canary.url}/g> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        "load": f"LOAD <{canary.url}data.ttl>",
+        "from": f"SELECT * FROM <{canary.url}data.ttl> WHERE {{ ?s ?p ?o }}",
+        "from-named": f"SELECT * FROM NAMED <{canary.url}g> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     }
     for name, query in attempts.items():
         r = httpx.get(url, params={"query": query})
         assert 400 <= r.status_code < 500, (name, r.status_code)
     for param in ("default-graph-uri", "named-graph-uri"):
-        r = httpx.get(url, params={"query": "ASK { ?s ?p ?o }", param: f"{canary.url}/graph"})
+        r = httpx.get(url, params={"query": "ASK { ?s ?p ?o }", param: f"{canary.url}graph"})
         assert _error(r, 400) == "unknown-graph"
     # keywords inside strings, comments and IRIs are not keywords
     harmless = (
@@ -415,7 +380,7 @@ def test_nothing_outside_the_store_is_ever_fetched(corpus_server: str, canary: _
     )
     assert _count(httpx.get(url, params={"query": harmless})) == 76
     time.sleep(0.2)
-    assert canary.hits == []
+    assert len(canary.hits) == before
 
 
 # --- CORS ---------------------------------------------------------------------------------
@@ -446,7 +411,7 @@ def test_a_cut_result_says_so(corpus_server: str) -> None:
     url = f"{corpus_server}/sparql"
     r = httpx.get(url, params={"query": everything})
     assert r.status_code == 200
-    assert r.headers["meshkg-result-cut"] == "10000"
+    assert r.headers["meshkg-result-cut"] == "10000 rows"
     body = r.json()
     assert body["truncated"] is True
     assert len(body["results"]["bindings"]) == 10_000
@@ -460,7 +425,7 @@ def test_a_cut_result_says_so(corpus_server: str) -> None:
     graph = httpx.get(
         url, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "text/turtle"}
     )
-    assert graph.headers["meshkg-result-cut"] == "10000"
+    assert graph.headers["meshkg-result-cut"] == "10000 rows"
     assert graph.text.startswith("# result cut at 10000 triples")
     assert len(Graph().parse(data=graph.text, format="turtle")) == 10_000
     whole = httpx.get(url, params={"query": everything + " LIMIT 10"})
@@ -485,7 +450,7 @@ def test_answers_larger_than_a_pipe_arrive_whole_every_time(corpus_server: str) 
 @pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
 def test_a_worker_can_leave_a_whole_answer_in_its_pipe() -> None:
     """So it takes the next query while the event loop is still reading the last answer."""
-    worker = _Worker(ox.Store)
+    worker = _Worker(ox.Store, WorkerLimits())
     try:
         assert fcntl.fcntl(worker.answer_fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
     finally:
@@ -511,7 +476,7 @@ def test_pathological_query_stops_while_others_answer(corpus_server: str, query:
     stop = threading.Event()
 
     def other_client() -> None:
-        with httpx.Client(timeout=10) as client:
+        with from_address(2, timeout=10) as client:  # another client: its own share of workers
             while not stop.is_set():
                 started = time.monotonic()
                 r = client.get(url, params={"query": COUNT_SOURCES})
@@ -642,12 +607,12 @@ def test_the_empty_ask_answers_while_every_worker_is_busy(corpus_server: str) ->
     url = f"{corpus_server}/sparql"
     workers = httpx.get(f"{corpus_server}/info").json()["limits"]["query_workers"]
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-    busy = [
-        threading.Thread(
-            target=httpx.get, args=(url,), kwargs={"params": {"query": slow}, "timeout": 30}
-        )
-        for _ in range(workers)
-    ]
+
+    def hold_a_worker(n: int) -> None:
+        with from_address(10 + n, timeout=30) as client:  # one client per worker
+            client.get(url, params={"query": slow})
+
+    busy = [threading.Thread(target=hold_a_worker, args=(n,)) for n in range(workers)]
     for thread in busy:
         thread.start()
     try:

@@ -21,7 +21,9 @@ from swagger_ui_bundle import swagger_ui_path
 from app import __version__
 from app.api import errors, read
 from app.api.cache import Answers, Bodies, ResponseCache
-from app.api.engine import QueryPool, StoreOpener
+from app.api.engine import LONG_QUERY, QueryPool, StoreOpener, WorkerLimits
+from app.api.fair_share import ClientBudget
+from app.api.observe import AccessLog, Metrics, Observe, Observer
 from app.api.pages import STATIC
 from app.api.routes import api, dumps, meta, resources, sparql
 from app.api.service import Service
@@ -48,13 +50,29 @@ def _opener(snapshot: Snapshot) -> StoreOpener:
 
 
 def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
-    pool = QueryPool(_opener(snapshot), settings.query_processes, settings.query_timeout)
+    limits = WorkerLimits(settings.worker_isolation, settings.query_mb * 1024 * 1024)
+    pool = QueryPool(_opener(snapshot), settings.query_processes, settings.query_timeout, limits)
     budget = settings.cache_mb * 1024 * 1024
-    service = Service(snapshot, settings, pool, Answers(budget), Bodies(budget // 4))
+    service = Service(
+        snapshot,
+        settings,
+        pool,
+        Answers(budget),
+        Bodies(budget // 4),
+        ClientBudget(
+            settings.client_query_limit,
+            lambda: pool.long_running() >= pool.processes - max(1, pool.processes // 4),
+            LONG_QUERY,
+        ),
+    )
+
+    metrics = Metrics()
+    metrics.watch(service)
+    observer = Observer(AccessLog(settings.access_log), metrics, service.data_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool.start()
+        await pool.start()
         # the JSON API's tables are built once per snapshot; building them beside the first
         # requests instead of in the first /api request keeps that request as fast as the rest
         threading.Thread(target=read.tables, args=(snapshot,), daemon=True).start()
@@ -62,6 +80,7 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
             yield
         finally:
             pool.close()
+            observer.log.close()
 
     app = FastAPI(
         title="meshkg",
@@ -73,6 +92,7 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.service = service
+    app.state.observer = observer
     # inside CORS, so that a kept answer gets the CORS headers of the request it answers
     app.add_middleware(ResponseCache, answers=service.answers)
     app.add_middleware(
@@ -88,9 +108,12 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
             "Link",
             "Vary",
             "Content-Location",
+            "Retry-After",
+            "X-Request-Id",
         ],
         max_age=86400,
     )
+    app.add_middleware(Observe, observer=observer)  # outermost: it sees every answer
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")

@@ -1,12 +1,30 @@
-"""SPARQL evaluation in worker processes, with a time limit that holds for any query.
+"""SPARQL evaluation in worker processes, with limits that hold for any query.
 
-Oxigraph evaluates a query inside Rust; a thread cannot be stopped there. So user queries run
-in a small pool of worker processes, each with its own view of the snapshot (a read-only open
-of the stored database, or the in-memory store inherited at fork). A query that outlives the
-time limit has its worker killed and replaced, and the client gets an explicit error; the
-other workers keep answering meanwhile. Results are serialised in the worker, capped at the
-result limit, so only bytes cross the pipe: a request pipe the worker reads blocking, and an
-answer pipe the event loop reads without blocking as the bytes arrive, no thread in between.
+Oxigraph evaluates a query inside Rust; a thread cannot be stopped there, and nothing bounds
+what it allocates. So user queries run in a small pool of worker processes, each with its own
+view of the snapshot (a read-only open of the stored database, or the in-memory store
+inherited at fork), and each bounded the way only a process can be:
+
+* **time**: a query that outlives the time limit (counted from when it asked for a worker, so
+  a wait in the queue counts too) has its worker killed and replaced, and the client gets an
+  explicit error while the other workers keep answering;
+* **memory**: a worker's address space may grow by ``memory_bytes`` beyond its size once its
+  store is open (``RLIMIT_AS``); an allocation past it fails, Oxigraph aborts the process,
+  and the client is told the query ran past the memory limit;
+* **network**: before it opens the store a worker makes outgoing connections impossible for
+  itself (:mod:`app.api.isolation`), whatever a query asks for;
+* **stack**: a query is evaluated on a thread with a large stack (address space, not memory,
+  until used), so the engine's parser and planner, which recurse once per level of a query's
+  structure, run out of neither for anything the text check lets through;
+* **CPU**: a query still running after :data:`LONG_QUERY` seconds has its thread moved to
+  ``SCHED_IDLE``: it runs only on CPU time nothing else wants, so the event loop and short
+  queries in the other workers (there are more workers than cores) are not slowed by it;
+* **answer size**: results are serialised in the worker, capped at the row limit and at
+  ``answer_bytes``, so only bounded bytes cross the pipe: a request pipe the worker reads
+  blocking, and an answer pipe the event loop reads without blocking as the bytes arrive.
+
+A worker that stops (past its memory, or crashed) is replaced and counted by reason, so the
+service and its metrics say what happened; nothing is swallowed.
 """
 
 from __future__ import annotations
@@ -14,22 +32,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
+import stat
 import struct
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from typing import TypeVar
 
 import pyoxigraph as ox
 
 from app.api import results
+from app.api.isolation import IsolationUnavailable, isolate
 from app.api.optional_plan import per_row_optionals
 
 StoreOpener = Callable[[], ox.Store]
+log = logging.getLogger("meshkg.engine")
+
+_STACK = 1 << 30  # address space reserved for the evaluating thread's stack; used as needed
+UNREADABLE_FOR = 30.0
+"""Seconds a query's finding that the store cannot be read keeps the service unready."""
+LONG_QUERY = 0.25
+"""Seconds after which a query counts as long: its worker yields the CPU to the others."""
+_TERM_OVERHEAD = 24  # what a term adds to an answer besides its value, at least
+_STORAGE_ERRORS = ("Corruption", "IO error", "I/O error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +73,7 @@ class QueryRequest:
     default_graphs: tuple[str, ...] | None  # None: the union of all graphs
     named_graphs: tuple[str, ...] | None  # None: every graph
     limit: int
+    answer_bytes: int = 1 << 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +81,39 @@ class QueryResult:
     status: int
     body: bytes = b""
     media_type: str | None = None
-    cut: int | None = None  # the limit, when the result was cut there
+    cut: results.Cut | None = None  # the limit, when the result was cut there
     count: int = 0
     code: str = ""
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerLimits:
+    """What every worker is held to besides the time limit."""
+
+    isolation: str = "auto"  # auto | netns | seccomp
+    memory_bytes: int = 1 << 30
+
+
 class QueryTimeout(Exception):
     """The query ran past the time limit; its worker was replaced."""
 
+    def __init__(self, waited: float, ran: float) -> None:
+        super().__init__(f"waited {waited:.2f} s, ran {ran:.2f} s")
+        self.waited = waited
+        self.ran = ran
+
 
 class ServiceBusy(Exception):
-    """No worker became free in time."""
+    """No worker became free within the time limit."""
+
+
+class WorkerStopped(Exception):
+    """The worker evaluating the query stopped; ``reason`` says why, as a stable code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason  # memory-limit | worker-crashed | store-unavailable
 
 
 def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
@@ -70,6 +125,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
         options["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs]
     if req.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
+    cut: results.Cut | None = None
     try:
         answer = _query(store, req.text, options)
         if isinstance(answer, ox.QueryBoolean):
@@ -77,36 +133,65 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
         if isinstance(answer, ox.QuerySolutions):
             variables = [v.value for v in answer.variables]
             rows: list[tuple[results.Term, ...]] = []
-            for solution in answer:
-                if len(rows) == req.limit:
-                    break
-                rows.append(tuple(solution))  # in the order of ``variables``
-            cut = req.limit if len(rows) == req.limit and _more(answer) else None
+            cut = _gather((tuple(s) for s in answer), rows, req, _row_size)
             body = results.solutions(variables, rows, req.media_type, cut)
             return QueryResult(200, body, req.media_type, cut, len(rows))
         triples: list[ox.Triple] = []
-        for triple in answer:
-            if len(triples) == req.limit:
-                break
-            triples.append(triple)
-        cut = req.limit if len(triples) == req.limit and _more(answer) else None
+        cut = _gather(answer, triples, req, _triple_size)
         fmt = results.graph_format(req.media_type)
         return QueryResult(200, results.graph(triples, fmt, cut), req.media_type, cut, len(triples))
     except SyntaxError as err:
         return QueryResult(400, code="syntax", message=f"the query does not parse: {err}")
     except results.CannotCut:
+        over = f"{cut.limit} {cut.unit}" if cut is not None else "the limit"
         return QueryResult(
             422,
             code="result-too-large",
             message=(
-                f"the result has more than {req.limit} rows and {req.media_type} cannot say it "
-                "was cut; add a LIMIT, or ask for JSON, XML or Turtle, which mark a cut result"
+                f"the result has more than {over} and {req.media_type} cannot say it was "
+                "cut; add a LIMIT, or ask for JSON, XML or Turtle, which mark a cut result"
             ),
         )
+    except MemoryError:
+        return QueryResult(503, code="memory-limit")
     except (OSError, RuntimeError, ValueError, TypeError) as err:
-        return QueryResult(
-            400, code="evaluation", message=f"the query could not be evaluated: {err}"
-        )
+        if str(err).startswith(_STORAGE_ERRORS):  # RocksDB's own words for a damaged store
+            return QueryResult(503, code="store-unavailable", message="the store could not be read")
+        # Oxigraph's evaluation errors may quote what a remote answered; none is passed on
+        return QueryResult(400, code="evaluation", message="the query could not be evaluated")
+
+
+T = TypeVar("T")
+
+
+def _gather(
+    items: Iterable[T], into: list[T], req: QueryRequest, size_of: Callable[[T], int]
+) -> results.Cut | None:
+    """Take items while both limits allow; the cut that applied, if one did."""
+    budget = req.answer_bytes
+    size = 0
+    for item in items:
+        if len(into) == req.limit:
+            return results.Cut(req.limit, "rows")
+        size += size_of(item)
+        if size > budget:
+            return results.Cut(budget, "bytes")
+        into.append(item)
+    return None
+
+
+def _term_size(term: object) -> int:
+    """At least what a term adds to any serialisation of the answer."""
+    value = getattr(term, "value", None)
+    return _TERM_OVERHEAD + (len(value) if isinstance(value, str) else len(str(term)))
+
+
+def _row_size(row: tuple[results.Term, ...]) -> int:
+    return sum(_term_size(t) for t in row if t is not None)
+
+
+def _triple_size(triple: ox.Triple) -> int:
+    return _term_size(triple.subject) + _term_size(triple.predicate) + _term_size(triple.object)
 
 
 def _query(
@@ -122,13 +207,7 @@ def _query(
     return store.query(text, **options)  # type: ignore[arg-type]
 
 
-def _more(answer: ox.QuerySolutions | ox.QueryTriples) -> bool:
-    for _ in answer:
-        return True
-    return False
-
-
-_HEADER = struct.Struct("!Q")  # the length of the pickled answer that follows
+_HEADER = struct.Struct("!Q")  # the length of the pickled frame that follows
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -137,10 +216,74 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _worker_main(requests: Connection, answers: int, opener: StoreOpener) -> None:
-    """A worker's life: open the store, then answer requests until the request pipe closes."""
+def _send(fd: int, value: object) -> None:
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    _write_all(fd, _HEADER.pack(len(body)))
+    _write_all(fd, body)  # not concatenated: answers run to megabytes
+
+
+def _address_space() -> int | None:
+    """This process's address space in bytes (Linux), to set a memory limit relative to it."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _close_sockets() -> None:
+    """Close the sockets inherited at fork (the service's listening socket, its clients'
+    connections): a worker talks through pipes only, and a guard against new connections
+    does nothing about open ones."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    for name in names:
+        fd = int(name)
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+
+
+def _worker_main(
+    requests: Connection, answers: int, opener: StoreOpener, limits: WorkerLimits
+) -> None:
+    """A worker's life: keep off the network, then answer on a thread with a large stack."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
-    store = opener()
+    os.environ["RUST_BACKTRACE"] = "0"  # one line on stderr when Oxigraph aborts, not a trace
+    _close_sockets()
+    try:
+        guards = isolate(limits.isolation)  # before any thread: namespaces need one thread
+    except IsolationUnavailable as err:
+        _send(answers, {"ok": False, "error": str(err)})
+        os._exit(0)
+    threading.stack_size(_STACK)
+    thread = threading.Thread(target=_serve, args=(requests, answers, opener, limits, guards))
+    thread.start()
+    thread.join()
+    os._exit(0)
+
+
+def _serve(
+    requests: Connection,
+    answers: int,
+    opener: StoreOpener,
+    limits: WorkerLimits,
+    guards: tuple[str, ...],
+) -> None:
+    try:
+        store = opener()
+    except Exception as err:  # a damaged or vanished store: the parent reports it
+        _send(answers, {"ok": False, "error": f"the store cannot be opened ({type(err).__name__})"})
+        return
+    size = _address_space()
+    if size is not None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = size + limits.memory_bytes
+        if hard == resource.RLIM_INFINITY or soft <= hard:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    _send(answers, {"ok": True, "guards": guards, "thread": threading.get_native_id()})
     while True:
         try:
             data = requests.recv_bytes()
@@ -149,19 +292,20 @@ def _worker_main(requests: Connection, answers: int, opener: StoreOpener) -> Non
         request: QueryRequest = pickle.loads(data)
         try:
             result = execute(store, request)
+        except MemoryError:
+            result = QueryResult(503, code="memory-limit")
         except Exception as err:  # reported to the parent as a 500, never swallowed
             result = QueryResult(500, code="internal", message=type(err).__name__)
-        body = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            _write_all(answers, _HEADER.pack(len(body)))
-            _write_all(answers, body)  # not concatenated: answers run to megabytes
-        except OSError:
+            _send(answers, result)
+        except (OSError, MemoryError):
             break
-    os._exit(0)
+        if result.code == "memory-limit":
+            break  # what a failed allocation left behind is not worth keeping
 
 
-class _Answer:
-    """One answer being read from a worker's answer pipe, on the event loop, as it arrives.
+class _Frame:
+    """One frame being read from a worker's answer pipe, on the event loop, as it arrives.
 
     The pipe is non-blocking (the event loop watches it) and a large answer spans many
     pipe-fulls, so bytes are gathered until the length announced in the frame header is in.
@@ -210,90 +354,308 @@ def _widen(fd: int) -> None:
 
 
 class _Worker:
-    def __init__(self, opener: StoreOpener) -> None:
+    def __init__(self, opener: StoreOpener, limits: WorkerLimits) -> None:
         ctx = multiprocessing.get_context("fork")
         child_requests, self.requests = ctx.Pipe(duplex=False)  # (reader, writer)
         self.answer_fd, answer_write = os.pipe()
         _widen(answer_write)
         os.set_blocking(self.answer_fd, False)
         self.process = ctx.Process(
-            target=_worker_main, args=(child_requests, answer_write, opener), daemon=True
+            target=_worker_main,
+            args=(child_requests, answer_write, opener, limits),
+            daemon=True,
         )
         self.process.start()
         child_requests.close()
         os.close(answer_write)
+        self.hello: dict[str, object] | None = None
+        self.thread = 0  # the evaluating thread's id, whose CPU priority a long query lowers
+        self.lowered = False
 
-    def kill(self) -> None:
+    async def frame(self, deadline: float) -> bytes:
+        """The next frame this worker writes, by ``deadline`` (the event loop's clock)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
+        reader = _Frame(self.answer_fd, future)
+        timer = loop.call_at(deadline, _expire, future)
+        loop.add_reader(self.answer_fd, reader.readable)
+        try:
+            return await future
+        finally:
+            loop.remove_reader(self.answer_fd)
+            timer.cancel()
+
+    def stop(self) -> None:
+        """Close the pipes and kill the process if it still runs; it is reaped later.
+
+        Not waited for: a killed worker whose thread runs at the lowest priority may take a
+        while to be scheduled and exit, and the event loop must not wait for that.
+        """
         with contextlib.suppress(OSError):
             self.requests.close()
         with contextlib.suppress(OSError):
             os.close(self.answer_fd)
-        if self.process.is_alive():
-            self.process.kill()
+        if self.process.exitcode is None:
+            with contextlib.suppress(OSError):
+                self.process.kill()
+
+    def kill(self) -> int | None:
+        """Stop the process and wait (a few seconds at most) until it is reaped; its exit code."""
+        self.stop()
         self.process.join(timeout=5)
+        return self.process.exitcode
+
+
+def _reap(loop: asyncio.AbstractEventLoop, worker: _Worker) -> None:
+    """Reap a worker that has closed its end of the sentinel; it may still be tearing its
+    memory down, not yet waitable, so look again shortly until it is."""
+    if worker.process.exitcode is None:  # a wait that does not block
+        loop.call_later(0.05, _reap, loop, worker)
+
+
+@dataclass(slots=True)
+class PoolStats:
+    """What the pool has done, for ``/info`` and ``/metrics``."""
+
+    restarts: Counter[str] = field(default_factory=Counter)  # by reason
+    guards: tuple[str, ...] = ()
+    broken: str | None = None  # why no worker could start, while none could
 
 
 class QueryPool:
-    """Worker processes that evaluate user queries under a time limit."""
+    """Worker processes that evaluate user queries under a time, memory and network limit."""
 
-    def __init__(self, opener: StoreOpener, processes: int, timeout: float) -> None:
+    def __init__(
+        self,
+        opener: StoreOpener,
+        processes: int,
+        timeout: float,
+        limits: WorkerLimits | None = None,
+    ) -> None:
         self.opener = opener
         self.processes = processes
         self.timeout = timeout
+        self.limits = limits or WorkerLimits()
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
-        self.killed = 0
+        self.stats = PoolStats()
+        self._long: set[_Worker] = set()  # workers whose query has run past LONG_QUERY
+        self._checked: tuple[float, str | None] | None = None  # (when, why not ready)
+        self._unreadable: float | None = None  # when a query last found the store unreadable
+        self._checking: asyncio.Lock | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start the workers and wait until each has opened its store and kept off the network.
+
+        Raises ``RuntimeError`` when a worker cannot do so at all (a guard that was asked for
+        by name is not available here, or the store does not open): serving would then be a
+        lie.
+        """
         self._idle = asyncio.Queue()
         for _ in range(self.processes):
             self._add()
+        deadline = asyncio.get_running_loop().time() + 60
+        for worker in list(self._all):
+            self._idle.get_nowait()
+            try:
+                await self._greet(worker, deadline)
+            except WorkerStopped as err:
+                self.close()
+                raise RuntimeError(str(err)) from err
+            self._idle.put_nowait(worker)
+        if not self.stats.guards:
+            log.warning(
+                "query workers run without a network guard (%s): only the query check keeps "
+                "them from fetching",
+                self.limits.isolation,
+            )
 
     def _add(self) -> None:
-        worker = _Worker(self.opener)
+        worker = _Worker(self.opener, self.limits)
         self._all.add(worker)
         assert self._idle is not None
         self._idle.put_nowait(worker)
+        # reaped as soon as it exits, whenever and however: killed, crashed, or unable to start
+        # while it waited in the queue (its last frame stays readable in its pipe meanwhile)
+        sentinel = worker.process.sentinel
+        asyncio.get_running_loop().add_reader(sentinel, self._exited, worker, sentinel)
 
-    async def run(self, request: QueryRequest) -> QueryResult:
-        assert self._idle is not None, "the pool is not started"
+    @staticmethod
+    def _exited(worker: _Worker, sentinel: int) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(sentinel)
+        _reap(loop, worker)
+
+    async def _greet(self, worker: _Worker, deadline: float) -> None:
+        """Read a new worker's first frame: whether it could open the store and isolate."""
         try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
+            hello = pickle.loads(await worker.frame(deadline))
+        except (TimeoutError, EOFError, OSError) as err:
+            self._retire(worker, "worker-crashed")
+            raise WorkerStopped("worker-crashed", "a query worker stopped while starting") from err
+        if not hello.get("ok"):
+            self.stats.broken = str(hello.get("error"))
+            self._retire(worker, "store-unavailable")
+            raise WorkerStopped("store-unavailable", str(hello.get("error")))
+        self.stats.broken = None
+        worker.hello = hello
+        worker.thread = int(hello.get("thread") or 0)
+        guards = hello.get("guards", ())
+        assert isinstance(guards, tuple)
+        self.stats.guards = guards
+
+    async def run(self, request: QueryRequest, deadline: float | None = None) -> QueryResult:
+        """Evaluate ``request`` by ``deadline`` (default: the time limit from now).
+
+        Raises :class:`ServiceBusy` when no worker came free by then, :class:`QueryTimeout`
+        when the query did not finish by then, :class:`WorkerStopped` when its worker stopped.
+        """
+        assert self._idle is not None, "the pool is not started"
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        if deadline is None:
+            deadline = asked + self.timeout
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=max(0.0, deadline - asked))
         except TimeoutError as err:
             raise ServiceBusy from err
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[bytes] = loop.create_future()
-        reader = _Answer(worker.answer_fd, answer)
-        started = time.monotonic()
-        timer = loop.call_later(self.timeout, _expire, answer)
+        started = loop.time()
+        lower: asyncio.TimerHandle | None = None
         try:
+            if worker.hello is None:
+                await self._greet(worker, deadline)
             worker.requests.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
-            loop.add_reader(worker.answer_fd, reader.readable)
-            try:
-                data = await answer
-            finally:
-                loop.remove_reader(worker.answer_fd)
-        except (TimeoutError, asyncio.CancelledError, EOFError, OSError) as err:
-            self._replace(worker)
-            if isinstance(err, asyncio.CancelledError):
-                raise
-            if isinstance(err, TimeoutError):
-                raise QueryTimeout(time.monotonic() - started) from err
-            return QueryResult(500, code="internal", message="the query worker stopped")
+            lower = loop.call_later(LONG_QUERY, self._lower, worker)
+            data = await worker.frame(deadline)
+        except WorkerStopped:
+            raise
+        except asyncio.CancelledError:
+            self._replace(worker, "abandoned")
+            raise
+        except TimeoutError as err:
+            self._replace(worker, "time-limit")
+            raise QueryTimeout(started - asked, loop.time() - started) from err
+        except (EOFError, OSError) as err:
+            reason = self._replace(worker, None)
+            raise WorkerStopped(reason, "the query stopped its worker") from err
         finally:
-            timer.cancel()
-        self._idle.put_nowait(worker)
+            if lower is not None:
+                lower.cancel()
+            self._long.discard(worker)
         result: QueryResult = pickle.loads(data)
+        if result.code == "store-unavailable":
+            self._unreadable = loop.time()
+            log.warning("a query found the store unreadable")
+        if result.code == "memory-limit":
+            self._replace(worker, "memory-limit")  # it stops by itself after saying so
+            raise WorkerStopped("memory-limit", "the query ran past the memory limit")
+        if worker.lowered and not self._raise(worker):
+            self._recycle(worker)
+        else:
+            self._idle.put_nowait(worker)
         return result
 
-    def _replace(self, worker: _Worker) -> None:
-        """Kill a worker that ran too long (or was abandoned) and start a fresh one."""
-        self.killed += 1
-        self._all.discard(worker)
-        worker.kill()
+    def long_running(self) -> int:
+        """How many workers are busy with a query that has run past :data:`LONG_QUERY`."""
+        return len(self._long)
+
+    def _lower(self, worker: _Worker) -> None:
+        """A long query: its thread runs only when nothing else wants the CPU (``SCHED_IDLE``,
+        preempted at once by any other thread that wakes), until it is answered."""
+        self._long.add(worker)
+        if worker.thread:
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setscheduler(worker.thread, os.SCHED_IDLE, os.sched_param(0))
+                worker.lowered = True
+
+    def _raise(self, worker: _Worker) -> bool:
+        """Give a worker back its priority; False where that takes a privilege not held."""
+        try:
+            os.sched_setscheduler(worker.thread, os.SCHED_OTHER, os.sched_param(0))
+        except (OSError, AttributeError):
+            return False
+        worker.lowered = False
+        return True
+
+    def _recycle(self, worker: _Worker) -> None:
+        """Replace a worker that cannot get its priority back (not a failure: not counted)."""
+        self._discard(worker)
         self._add()
 
+    def _discard(self, worker: _Worker) -> None:
+        """Kill a worker without waiting for it; it is reaped when it has exited."""
+        self._all.discard(worker)
+        self._long.discard(worker)
+        worker.stop()
+
+    async def unready(self, seconds: float = 2.0) -> str | None:
+        """Why no query can be answered now, or ``None`` when a worker answered one.
+
+        A worker evaluates a query over the store (not a constant), so a store that cannot be
+        read, workers that cannot start and workers all busy for ``seconds`` are all seen; and
+        so is a store that a query found unreadable in the last :data:`UNREADABLE_FOR` seconds
+        (a probe reads little of it). The answer is kept for a second, and probes asked for
+        meanwhile wait for the one running, so frequent probes cost one query a second.
+        """
+        loop = asyncio.get_running_loop()
+        if self.stats.broken is not None:
+            return f"a query worker could not start: {self.stats.broken}"
+        if self._unreadable is not None and loop.time() - self._unreadable < UNREADABLE_FOR:
+            ago = loop.time() - self._unreadable
+            return f"a query found the store unreadable {ago:.0f} s ago"
+        if self._checking is None:
+            self._checking = asyncio.Lock()
+        async with self._checking:
+            if self._checked is not None and loop.time() - self._checked[0] < 1.0:
+                return self._checked[1]
+            why = await self._probe(loop.time() + seconds)
+            self._checked = (loop.time(), why)
+            return why
+
+    async def _probe(self, deadline: float) -> str | None:
+        probe = QueryRequest("ASK { ?s ?p ?o }", "ASK", results.JSON_RESULTS, None, None, 1)
+        try:
+            result = await self.run(probe, deadline)
+        except ServiceBusy:
+            return "every query worker is busy"
+        except QueryTimeout:
+            return "a query over the store did not finish in time"
+        except WorkerStopped as err:
+            return self.stats.broken or str(err)
+        if result.status != 200:
+            return result.message or result.code
+        return None
+
+    def _retire(self, worker: _Worker, reason: str) -> None:
+        self.stats.restarts[reason] += 1
+        self._discard(worker)
+        self._add()
+
+    def _replace(self, worker: _Worker, reason: str | None) -> str:
+        """Stop a worker and start a fresh one; why it stopped, when ``reason`` is not known.
+
+        A worker that died by SIGABRT was aborted by Oxigraph on a failed allocation: past
+        its memory limit. Any other death is a crash, logged with its signal.
+        """
+        if reason is None:  # it stopped by itself (its pipe closed): reaped at once
+            code = worker.kill()
+            self._all.discard(worker)
+            self._long.discard(worker)
+            reason = "memory-limit" if code == -signal.SIGABRT else "worker-crashed"
+            log.warning("a query worker stopped (exit code %s): %s", code, reason)
+        else:
+            self._discard(worker)
+        self.stats.restarts[reason] += 1
+        self._add()
+        return reason
+
+    @property
+    def killed(self) -> int:
+        return sum(self.stats.restarts.values())
+
     def close(self) -> None:
-        for worker in list(self._all):
-            worker.kill()
+        for worker in self._all:
+            worker.stop()
+        for worker in self._all:
+            worker.process.join(timeout=5)
         self._all.clear()

@@ -13,12 +13,15 @@ server. An exception nobody anticipated is logged and answered as a plain 500.
 
 from __future__ import annotations
 
+import http
 import logging
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 log = logging.getLogger("meshkg.api")
 
@@ -43,11 +46,41 @@ class NotFound(ApiError):
         super().__init__(404, "not-found", message)
 
 
+def mark(scope: Scope, **values: object) -> None:
+    """Note what a route learnt about its request (its error code, its query time) where the
+    access log and the metrics read it (``app.api.observe``)."""
+    scope.setdefault("state", {}).update(values)
+
+
+def error_body(status: int, code: str, message: str, **extra: object) -> dict[str, object]:
+    """The one error body."""
+    return {"error": {"status": status, "code": code, "message": message, **extra}}
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: object
 ) -> JSONResponse:
-    body = {"error": {"status": status, "code": code, "message": message, **extra}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(status, code, message, **extra), status_code=status, headers=headers
+    )
+
+
+def raw_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> bytes:
+    """The same error as a whole HTTP/1.1 response that closes its connection.
+
+    For the HTTP server's own refusals (a request too large or too slow to be handed to the
+    application at all), which are written straight to the socket.
+    """
+    body = orjson.dumps(error_body(status, code, message))
+    phrase = http.HTTPStatus(status).phrase
+    lines = [
+        f"HTTP/1.1 {status} {phrase}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def install(app: FastAPI) -> None:
@@ -55,6 +88,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        mark(request.scope, error_code=exc.code)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -69,14 +103,17 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         text = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)
+        mark(request.scope, error_code="invalid-parameter")
         return error_response(422, "invalid-parameter", text, problems=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        mark(request.scope, error_code=code)
         return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error answering %s %s", request.method, request.url.path)
+        mark(request.scope, error_code="internal")
         return error_response(500, "internal", "the service failed to answer; this is logged")

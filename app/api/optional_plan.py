@@ -14,9 +14,10 @@ else: for a solution μ of ``P``, the solutions of the group compatible with μ 
 the group with μ's values put in, with the same multiplicities, and where there are none μ
 is kept alone, as the left join keeps it. A FILTER, BIND, VALUES, nested group or sub-query
 inside the OPTIONAL would see or scope variables differently, so such groups stay as written,
-and so do groups with a negated property set (``!:p``): Oxigraph counts its matches once per
-triple when an end is free but once in all when both ends are bound, so the number of rows
-could change with the order of evaluation.
+and so do queries with a negated property set (``!:p``) anywhere, in the group or outside it:
+Oxigraph counts its matches once per triple when an end is free but once in all when both ends
+are bound, so the number of rows could change with the order of evaluation, which the per-row
+form changes for the patterns around the group too.
 
 The rewrite is made only where it pays: the group holds more than one pattern, and one of its
 variables appears in a triple pattern written before it, at the top of the same group, so
@@ -63,6 +64,8 @@ def per_row_optionals(text: str) -> str | None:
         toks = tokens(text)
     except QueryRefused:
         return None
+    if any(_negated_set(toks, k) for k in range(len(toks) - 1)):
+        return None
     closer = _closers(toks)
     spans: list[tuple[int, int]] = []
     groups = [_Group()]
@@ -99,6 +102,14 @@ def per_row_optionals(text: str) -> str | None:
         at = end
     out.append(text[at:])
     return "".join(out)
+
+
+def _negated_set(toks: Sequence[Token], k: int) -> bool:
+    """``!`` before what a path can negate (an IRI, ``a``, ``^``, a parenthesised set)."""
+    if toks[k].kind != "punct" or toks[k].text != "!":
+        return False
+    after = toks[k + 1]
+    return after.kind in ("iri", "pname") or after.text in ("a", "^", "(")
 
 
 def _closers(toks: Sequence[Token]) -> dict[int, int]:

@@ -1,10 +1,11 @@
 """SPARQL results in the four W3C result formats and RDF graphs, each with an honest cut.
 
-Results are capped at the service's row limit. A cut result says so in its header (done by the
-route) and in its body where the format has a place for it: a ``link`` in the head of the
-JSON and XML result formats (plus ``"truncated"`` in JSON), a comment at the top of Turtle,
-N-Triples, TriG, N-Quads and RDF/XML. CSV, TSV and JSON-LD have no such place, so a cut result
-is refused in them (:class:`CannotCut`) rather than sent looking complete.
+Results are capped at the service's row limit and at its answer size. A cut result says so in
+its header (done by the route) and in its body where the format has a place for it: a
+``link`` in the head of the JSON and XML result formats (plus ``"truncated"`` in JSON), a
+comment at the top of Turtle, N-Triples, TriG, N-Quads and RDF/XML. CSV, TSV and JSON-LD have
+no such place, so a cut result is refused in them (:class:`CannotCut`) rather than sent
+looking complete.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
@@ -42,19 +44,45 @@ class CannotCut(ValueError):
     """The result is longer than the limit and the format cannot say it was cut."""
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The limit a result was cut at: so many rows (or triples), or so many bytes."""
+
+    limit: int
+    unit: str  # "rows" | "bytes"
+
+    @property
+    def link(self) -> str:
+        return (
+            f"{CUT_LINK}?limit={self.limit}"
+            if self.unit == "rows"
+            else f"{CUT_LINK}?bytes={self.limit}"
+        )
+
+    @property
+    def header(self) -> str:
+        """The ``Meshkg-Result-Cut`` header's value."""
+        return f"{self.limit} {self.unit}"
+
+    def note(self, items: str) -> str:
+        if self.unit == "rows":
+            return f"result cut at {self.limit} {items} by the service's result limit"
+        return f"result cut at {self.limit} bytes by the service's answer size limit"
+
+
 def graph_format(media_type: str) -> RdfFormat:
     return _GRAPH_FORMAT[media_type]
 
 
 def solutions(
-    variables: Sequence[str], rows: Sequence[Sequence[Term]], media_type: str, cut: int | None
+    variables: Sequence[str], rows: Sequence[Sequence[Term]], media_type: str, cut: Cut | None
 ) -> bytes:
     """SELECT results; ``cut`` is the limit when rows beyond it were left out."""
     if media_type in (JSON_RESULTS, "application/json"):
         head: dict[str, object] = {"vars": list(variables)}
         doc: dict[str, object] = {"head": head}
         if cut is not None:
-            head["link"] = [f"{CUT_LINK}?limit={cut}"]
+            head["link"] = [cut.link]
             doc["truncated"] = True
         doc["results"] = {
             "bindings": [
@@ -92,7 +120,7 @@ def boolean(value: bool, media_type: str) -> bytes:
     return f"?_askResult\n{'true' if value else 'false'}\n".encode()
 
 
-def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: int | None) -> bytes:
+def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: Cut | None) -> bytes:
     """CONSTRUCT / DESCRIBE results as RDF; a cut graph starts with a comment saying so."""
     from app.namespaces import PREFIXES
 
@@ -105,7 +133,7 @@ def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: int | None) -> byte
         body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES) or b""
     if cut is None:
         return body
-    note = f"result cut at {cut} triples by the service's result limit"
+    note = cut.note("triples")
     if fmt.name == "rdfxml":
         head, sep, rest = body.partition(b"?>")
         return head + sep + f"\n<!-- {note} -->".encode() + rest if sep else body
@@ -128,12 +156,12 @@ def _json_term(term: Term) -> dict[str, str]:
 
 
 def _xml_solutions(
-    variables: Sequence[str], rows: Sequence[Sequence[Term]], cut: int | None
+    variables: Sequence[str], rows: Sequence[Sequence[Term]], cut: Cut | None
 ) -> bytes:
     out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
     out.extend(f"<variable name={quoteattr(v)}/>" for v in variables)
     if cut is not None:
-        out.append(f"<link href={quoteattr(f'{CUT_LINK}?limit={cut}')}/>")
+        out.append(f"<link href={quoteattr(cut.link)}/>")
     out.append("</head><results>")
     for row in rows:
         out.append("<result>")

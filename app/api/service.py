@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 
 from app.api.cache import Answers, Bodies
 from app.api.engine import QueryPool
+from app.api.fair_share import ClientBudget
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
 from app.store import Snapshot
@@ -30,6 +31,7 @@ class Service:
     pool: QueryPool
     answers: Answers
     bodies: Bodies
+    clients: ClientBudget
     started: float = field(default_factory=time.time)
     base: str = field(init=False)
     """The prefix of data IRIs (the snapshot's base IRI)."""

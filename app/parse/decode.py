@@ -4,16 +4,24 @@ Real notes are UTF-8, but a hostile or damaged file may hold invalid bytes, NUL 
 characters or (when text arrives as ``str``) lone surrogates. None of those may stop a note from
 loading, and none may reach the graph: RDF/XML cannot hold C0 controls and no serialiser can
 encode a lone surrogate. They become U+FFFD and each kind is reported once, with its first line.
+
+Clean file text is not enough: a trace string's escapes (``"\\ud800"``, ``"\\x00"``), a TOML
+value's escapes and a file name made of undecodable bytes bring the same characters back. Those
+entries clean their text with :func:`app.model.clean_text` and :func:`app.model.clean_name` and
+report with the same codes.
 """
 
 from __future__ import annotations
 
-import re
-
-from app.model import Diagnostic, Severity
-
-REPLACEMENT = "\ufffd"
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+from app.model import (
+    CONTROL,
+    SURROGATE,
+    Diagnostic,
+    Severity,
+    first_unsafe,
+    replace_unsafe,
+    replaced,
+)
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -77,36 +85,11 @@ def sanitize(text: str, file: str) -> tuple[str, list[Diagnostic]]:
                 f"a line of {len(longest):,} characters; kept, but it is unlikely to be a note",
             )
         )
-    first_control = first_surrogate = None
-    for m in _FORBIDDEN.finditer(text):
-        ch = m.group()
-        if "\ud800" <= ch <= "\udfff":
-            if first_surrogate is None:
-                first_surrogate = m.start()
-        elif first_control is None:
-            first_control = m.start()
-        if first_control is not None and first_surrogate is not None:
-            break
+    first_control, first_surrogate = first_unsafe(text)
     if first_control is not None:
-        found.append(
-            Diagnostic(
-                Severity.WARNING,
-                "control-character",
-                file,
-                _line_of(text, first_control),
-                "NUL or other control characters were replaced by U+FFFD",
-            )
-        )
+        found.append(replaced(CONTROL, file, _line_of(text, first_control)))
     if first_surrogate is not None:
-        found.append(
-            Diagnostic(
-                Severity.WARNING,
-                "invalid-unicode",
-                file,
-                _line_of(text, first_surrogate),
-                "lone surrogate code points were replaced by U+FFFD",
-            )
-        )
+        found.append(replaced(SURROGATE, file, _line_of(text, first_surrogate)))
     if found:
-        text = _FORBIDDEN.sub(REPLACEMENT, text)
+        text = replace_unsafe(text)
     return text, found

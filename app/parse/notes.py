@@ -5,6 +5,14 @@ trace when its context says so (an AXIAL marker, an ``added:`` line, an open-cod
 another trace right before it), or when its content is unmistakably CodeableModels code; quoted
 article code (YAML, Terraform, Airflow) after a quote is left alone. The quotes between two trace
 fences are the evidence for the codes of the second one.
+
+Caps keep one hostile note from stalling a build or flooding the graph, each reported as an error
+at the line where reading stopped while the rest of the note and its collection load: lines past
+:data:`MAX_NOTE_LINES` are not read; a trace fence larger than :data:`MAX_FENCE_CHARS` or
+:data:`MAX_FENCE_LINES` is not read; a note stops being read once it yields
+:data:`MAX_NOTE_ITEMS` items (quotes, open codes, coding blocks with their evidence links, coding
+statements), which bounds the triples one note can make; past :data:`MAX_NOTE_FINDINGS` findings
+the rest are counted, not listed.
 """
 
 from __future__ import annotations
@@ -64,10 +72,46 @@ _TRACE_CONTEXT = {"axial", "add", "open", "open-text", "trace"}
 _ID_ORDER = ("label", "variable", "header", "file")
 _SLUG_ID = re.compile(r"-([sp])(\d+)/?$", re.IGNORECASE)
 
+MAX_NOTE_LINES = 20_000
+"""Lines read of one note; Markdown parsing costs time and memory per line, whatever is on it."""
+MAX_FENCE_CHARS = 100_000
+"""A trace fence with more characters than this is not read: parsing costs memory per token."""
+MAX_FENCE_LINES = 5_000
+"""A trace fence with more lines than this is not read."""
+MAX_NOTE_ITEMS = 20_000
+"""Items one note may yield; a coding block counts one plus one per evidence quote it cites."""
+MAX_NOTE_FINDINGS = 1_000
+"""Findings listed for one note: errors first, then the earliest; the rest are counted in one."""
+_TEMPLATE_KEEPS = {
+    "invalid-utf8",
+    "control-character",
+    "invalid-unicode",
+    "note-too-long",
+    "fence-too-large",
+    "too-many-statements",
+    "too-many-items",
+}
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
 
 def read_note(text: str, *, file: str, name: str, collection: str) -> Note:
     """Read a note from text; never raises for bad content, it reports instead."""
+    lines = text.split("\n", MAX_NOTE_LINES)
+    cut: Diagnostic | None = None
+    if len(lines) > MAX_NOTE_LINES and lines[MAX_NOTE_LINES]:
+        text = "\n".join(lines[:MAX_NOTE_LINES])
+        cut = Diagnostic(
+            Severity.ERROR,
+            "note-too-long",
+            file,
+            MAX_NOTE_LINES + 1,
+            f"the note has more than {MAX_NOTE_LINES:,} lines; the lines from here on were "
+            "not read",
+        )
+    del lines
     text, found = sanitize(text, file)
+    if cut is not None:
+        found.append(cut)
     return _NoteReader(text, file, name, collection, found).read()
 
 
@@ -91,6 +135,8 @@ class _NoteReader:
         self.header_number_line: int | None = None
         self.source_trace: SourceTrace | None = None
         self.add_targets: list[tuple[str, int]] = []
+        self.kept = 0  # items yielded so far, against MAX_NOTE_ITEMS
+        self.cut = False  # the note had no room left: nothing more is read
 
     def diag(self, severity: Severity, code: str, line: int, message: str) -> None:
         self.note.diagnostics.append(Diagnostic(severity, code, self.note.file, line, message))
@@ -99,7 +145,47 @@ class _NoteReader:
         rest = self.read_header()
         self.read_coding(rest)
         self.decide_source()
+        self.limit_findings()
         return self.note
+
+    # --- caps ----------------------------------------------------------------------------
+
+    def fits(self, cost: int, line: int) -> bool:
+        """Take ``cost`` items from the note's room; the first item that does not fit ends it."""
+        if self.kept + cost > MAX_NOTE_ITEMS:
+            self.cut_at(line)
+            return False
+        self.kept += cost
+        return True
+
+    def cut_at(self, line: int) -> None:
+        self.cut = True
+        self.diag(
+            Severity.ERROR,
+            "too-many-items",
+            line,
+            f"the note yields more than {MAX_NOTE_ITEMS:,} items (quotes, open codes, coding "
+            "blocks and their evidence, coding statements); nothing from this line on was read",
+        )
+
+    def limit_findings(self) -> None:
+        found = self.note.diagnostics
+        if len(found) <= MAX_NOTE_FINDINGS:
+            return
+        ranked = sorted(
+            range(len(found)),
+            key=lambda i: (_SEVERITY_ORDER.get(found[i].severity, 3), found[i].line, i),
+        )
+        keep = sorted(ranked[:MAX_NOTE_FINDINGS])
+        left_out = [found[i] for i in ranked[MAX_NOTE_FINDINGS:]]
+        self.note.diagnostics = [found[i] for i in keep]
+        self.diag(
+            Severity.ERROR,
+            "too-many-findings",
+            min(d.line for d in left_out),
+            f"{len(left_out):,} more findings of this note are not listed "
+            f"(at most {MAX_NOTE_FINDINGS:,} per note)",
+        )
 
     # --- header --------------------------------------------------------------------------
 
@@ -169,11 +255,15 @@ class _NoteReader:
         evidence_from = 0  # index into note.quotes of the first quote after the last trace
         open_block: int | None = None
         for item in self.items[start:]:
+            if self.cut:
+                break
             kind = item.kind
             if kind != "text" and open_block is not None:
                 self.close_open(open_block)
                 open_block = None
             if kind == "quote":
+                if not self.fits(1, item.line):
+                    break
                 note.quotes.append(Quote(len(note.quotes) + 1, item.text, item.line, item.end_line))
                 prev = "quote"
             elif kind == "heading":
@@ -187,22 +277,21 @@ class _NoteReader:
                 prev = "add"
             elif kind == "open":
                 self.marker_findings(item)
+                evidence = self.evidence(evidence_from)
+                if not self.fits(1 + len(evidence), item.line):
+                    break
                 open_block = len(note.blocks)
                 note.blocks.append(
-                    CodingBlock(
-                        open_block,
-                        "open",
-                        item.line,
-                        item.line,
-                        self.evidence(evidence_from),
-                        marker=item.text,
-                    )
+                    CodingBlock(open_block, "open", item.line, item.line, evidence, item.text)
                 )
                 prev = "open"
             elif kind == "text":
                 if open_block is not None:
+                    named = _open_code_identifiers(item.text)
+                    if not self.fits(1 + len(named), item.line):
+                        break
                     note.open_codes.append(OpenCode(item.text, item.line))
-                    for ident, strong in _open_code_identifiers(item.text):
+                    for ident, strong in named:
                         note.references.append(
                             Reference(
                                 ident,
@@ -214,6 +303,8 @@ class _NoteReader:
                         )
                     prev = "open-text"
                 else:
+                    if not self.fits(1, item.line):
+                        break
                     note.open_codes.append(OpenCode(item.text, item.line, loose=True))
                     self.diag(
                         Severity.WARNING,
@@ -284,9 +375,27 @@ class _NoteReader:
 
     def read_fence(self, item: Item, evidence_from: int) -> None:
         note = self.note
+        lines = item.text.count("\n") + 1
+        if len(item.text) > MAX_FENCE_CHARS or lines > MAX_FENCE_LINES:
+            self.diag(
+                Severity.ERROR,
+                "fence-too-large",
+                item.line,
+                f"a trace fence of {len(item.text):,} characters in {lines:,} lines was not read "
+                f"(at most {MAX_FENCE_CHARS:,} characters and {MAX_FENCE_LINES:,} lines)",
+            )
+            return
         index = len(note.blocks)
-        reading = read_trace(item.text, item.line + 1, note.file, index)
+        evidence = self.evidence(evidence_from)
+        room = MAX_NOTE_ITEMS - self.kept - 1 - len(evidence)  # the block and its evidence
+        if room <= 0:
+            self.cut_at(item.line)
+            return
+        reading = read_trace(item.text, item.line + 1, note.file, index, room=room)
         note.diagnostics.extend(reading.diagnostics)
+        self.kept += reading.item_count
+        if reading.cut_at is not None:
+            self.cut_at(reading.cut_at)
         for found in reading.sources:
             if self.source_trace is None:
                 self.source_trace = found
@@ -299,9 +408,8 @@ class _NoteReader:
                 )
         if reading.item_count - len(reading.sources) == 0:
             return
-        note.blocks.append(
-            CodingBlock(index, "trace", item.line, item.end_line, self.evidence(evidence_from))
-        )
+        self.kept += 1 + len(evidence)
+        note.blocks.append(CodingBlock(index, "trace", item.line, item.end_line, evidence))
         note.definitions.extend(reading.definitions)
         note.references.extend(reading.references)
         note.relations.extend(reading.relations)
@@ -325,7 +433,7 @@ class _NoteReader:
         header_record = self.header_record(witnesses["header"])
         if not numbered and self.looks_like_template():
             note.is_template = True
-            kept = [d for d in note.diagnostics if d.code in ("invalid-utf8", "control-character")]
+            kept = [d for d in note.diagnostics if d.code in _TEMPLATE_KEEPS]
             note.diagnostics = kept
             self.diag(
                 Severity.INFO,

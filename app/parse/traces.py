@@ -7,6 +7,12 @@ says so in a diagnostic, naming what it recovered, so a researcher can fix the n
 
 Content of ``'''…'''`` strings is read the same way and marked ``in_string``: coders park code
 and identifier lists there, and a user decides whether those count.
+
+Every statement :mod:`ast` gives is cleaned before anything reads it: a string's escapes
+(``"\\ud800"``, ``"\\x00"``, ``"\\N{NULL}"``) decode to characters RDF cannot carry, which
+become U+FFFD with the same findings as in a note's text. A fence reads at most
+:data:`MAX_STATEMENTS` statements, and no more coding items than the note has room for, so one
+fence cannot stall a build or flood the graph.
 """
 
 from __future__ import annotations
@@ -28,11 +34,15 @@ from app.model import (
     OptionLink,
     Reference,
     Severity,
+    clean_text,
+    replaced,
 )
 
 MAX_LINE = 20_000  # longer lines are not trace code; reading them would only cost time
 MAX_STATEMENT = 50_000
 MAX_STRING_DEPTH = 2
+MAX_STATEMENTS = 5_000
+"""Statements one fence may hold (strings read as code included); the rest are not read."""
 
 _KINDS = {k.value: k for k in CodeKind}
 _IMPACTS = {i.value: i for i in Impact}
@@ -99,6 +109,7 @@ class TraceReading:
     dependencies: list[Dependency] = field(default_factory=list)
     sources: list[SourceTrace] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    cut_at: int | None = None  # line of the first item left out for want of room in the note
 
     @property
     def item_count(self) -> int:
@@ -112,9 +123,15 @@ class TraceReading:
         )
 
 
-def read_trace(content: str, first_line: int, file: str, block: int) -> TraceReading:
-    """Read a fence's content; ``first_line`` is the line of the content's first line."""
-    reader = _Reader(file, block)
+def read_trace(
+    content: str, first_line: int, file: str, block: int, *, room: int | None = None
+) -> TraceReading:
+    """Read a fence's content; ``first_line`` is the line of the content's first line.
+
+    ``room`` is how many coding items the note can still take; reading stops at the first item
+    beyond it and :attr:`TraceReading.cut_at` says where (the note reports it).
+    """
+    reader = _Reader(file, block, room)
     reader.read_code(content, first_line, in_string=False, depth=0)
     return reader.out
 
@@ -225,15 +242,73 @@ def _escaped(line: str, pos: int) -> bool:
 
 
 class _Reader:
-    def __init__(self, file: str, block: int) -> None:
+    def __init__(self, file: str, block: int, room: int | None = None) -> None:
         self.file = file
         self.block = block
+        self.room = room
         self.out = TraceReading()
+        self.statements = 0
+        self.stopped = False
+        self.escapes: set[str] = set()
 
     # --- diagnostics --------------------------------------------------------------------
 
     def diag(self, severity: Severity, code: str, line: int, message: str) -> None:
-        self.out.diagnostics.append(Diagnostic(severity, code, self.file, line, message))
+        if not self.stopped:  # once a cap stopped the fence, nothing after it is read
+            self.out.diagnostics.append(Diagnostic(severity, code, self.file, line, message))
+
+    # --- caps ---------------------------------------------------------------------------
+
+    def take_statement(self, line: int) -> bool:
+        """Count a statement about to be read; false (and reported once) past the cap."""
+        if self.stopped:
+            return False
+        if self.statements >= MAX_STATEMENTS:
+            self.diag(
+                Severity.ERROR,
+                "too-many-statements",
+                line,
+                f"the fence holds more than {MAX_STATEMENTS:,} statements; "
+                "the statements from this line on were not read",
+            )
+            self.stopped = True
+            return False
+        self.statements += 1
+        return True
+
+    def has_room(self, line: int) -> bool:
+        """Whether one more item fits in the note; the first that does not ends the reading."""
+        if self.stopped:
+            return False
+        if self.room is not None and self.out.item_count >= self.room:
+            self.out.cut_at = line
+            self.stopped = True
+            return False
+        return True
+
+    # --- strings ------------------------------------------------------------------------
+
+    def clean_strings(self, tree: ast.AST, base: int) -> None:
+        """Clean every string of a parsed statement; ``base`` is the line of the tree's line 1.
+
+        Every statement passes here before it is read, so this one place covers every string
+        any statement reads: labels, keys and values of ``values={…}``, impacts, option names,
+        roles, f-string parts and the strings read again as code.
+        """
+        first: dict[str, int] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                value, kinds = clean_text(node.value)
+                if not kinds:
+                    continue
+                node.value = value
+                line = base + node.lineno - 1
+                for kind in kinds:
+                    first[kind] = min(first.get(kind, line), line)
+        for kind, line in first.items():  # each kind once a fence, at its first string
+            if kind not in self.escapes:
+                self.escapes.add(kind)
+                self.out.diagnostics.append(replaced(kind, self.file, line, "in a trace string"))
 
     def loc(self, line: int) -> Loc:
         return Loc(self.file, line)
@@ -252,13 +327,20 @@ class _Reader:
                 )
                 lines[offset] = ""
         dedented = dedent_block(lines)
-        tree = _parse("\n".join(dedented))
-        if tree is not None:
+        try:
+            tree = ast.parse("\n".join(dedented))
+        except _PARSE_ERRORS:
+            pass
+        else:
             for stmt in tree.body:
+                if not self.take_statement(first_line + stmt.lineno - 1):
+                    return
                 self.statement(stmt, first_line, in_string=in_string, depth=depth)
             return
         statements = split_statements(dedented)
         for start, stmt_lines in statements:
+            if self.stopped:
+                return
             indent = len(stmt_lines[0]) - len(stmt_lines[0].lstrip())
             if indent:
                 self.diag(
@@ -274,24 +356,29 @@ class _Reader:
         """Parse one statement alone; if that fails too, recover it by pattern."""
         text = textwrap.dedent("\n".join(lines))
         if len(text) > MAX_STATEMENT:
-            self.diag(
-                Severity.ERROR,
-                "unparseable-statement",
-                line,
-                f"a statement of {len(text)} characters was not read (limit {MAX_STATEMENT})",
-            )
+            if self.take_statement(line):
+                self.diag(
+                    Severity.ERROR,
+                    "unparseable-statement",
+                    line,
+                    f"a statement of {len(text)} characters was not read (limit {MAX_STATEMENT})",
+                )
             return
         try:
             tree = ast.parse(text)
         except _PARSE_ERRORS as err:
-            self.recover(text, line, err, in_string=in_string)
+            if self.take_statement(line):
+                self.recover(text, line, err, in_string=in_string)
             return
         for stmt in tree.body:
+            if not self.take_statement(line + stmt.lineno - 1):
+                return
             self.statement(stmt, line, in_string=in_string, depth=depth)
 
     # --- statements that parse ---------------------------------------------------------
 
     def statement(self, node: ast.stmt, base: int, *, in_string: bool, depth: int) -> None:
+        self.clean_strings(node, base)
         line = base + node.lineno - 1
         if isinstance(node, ast.Expr):
             self.expression(node.value, base, line, in_string=in_string, depth=depth)
@@ -383,6 +470,8 @@ class _Reader:
     # --- the items -----------------------------------------------------------------------
 
     def reference(self, raw: str, line: int, *, via: str, in_string: bool) -> None:
+        if not self.has_room(line):
+            return
         ident = normalise_identifier(raw)
         self.out.references.append(
             Reference(
@@ -398,6 +487,8 @@ class _Reader:
     def definition(
         self, raw_ident: str, kind: str, raw_label: str, line: int, *, in_string: bool
     ) -> None:
+        if not self.has_room(line):
+            return
         ident = normalise_identifier(raw_ident)
         label = raw_label.strip()
         if label != raw_label:
@@ -422,6 +513,8 @@ class _Reader:
     def source(
         self, variable: str, label: str | None, call: ast.Call, base: int, line: int
     ) -> None:
+        if not self.has_room(line):
+            return
         fields: dict[str, FieldValue] = {}
         for kw in call.keywords:
             if kw.arg != "values" or not isinstance(kw.value, ast.Dict):
@@ -484,6 +577,8 @@ class _Reader:
                 self.relation(sol.id, force.id, raw, line, in_string=in_string)
 
     def relation(self, solution: str, force: str, raw: str, line: int, *, in_string: bool) -> None:
+        if not self.has_room(line):
+            return
         impact = impact_of(raw)
         if impact is None:
             self.diag(
@@ -537,6 +632,8 @@ class _Reader:
         in_string: bool,
         function: str,
     ) -> None:
+        if not self.has_room(line):
+            return
         if function != "add_decision_option_link":
             self.diag(
                 Severity.WARNING,
@@ -567,10 +664,20 @@ class _Reader:
         if not isinstance(func.value, ast.Name) or not isinstance(first, ast.Name):
             self.unknown(line, "add_links call")
             return
+        if not self.has_room(line):
+            return
         role = stereotype = None
         for kw in call.keywords:
-            if kw.arg == "role_name" and isinstance(kw.value, ast.Constant):
-                role = str(kw.value.value)
+            if kw.arg == "role_name":
+                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    role = kw.value.value
+                else:  # not even str() it: a huge int literal cannot be turned into text
+                    self.diag(
+                        Severity.WARNING,
+                        "non-literal-value",
+                        line,
+                        "role_name is not a string; not read",
+                    )
             elif kw.arg == "stereotype_instances":
                 val = kw.value
                 if isinstance(val, ast.List | ast.Tuple) and val.elts:
@@ -654,6 +761,8 @@ class _Reader:
             return "an option link"
         m = _DEPENDENCY_RE.search(text)
         if m:
+            if not self.has_room(line + text.count("\n", 0, m.start())):
+                return "a dependency link"
             role = _ROLE_RE.search(text)
             stereo = _STEREO_RE.search(text)
             self.out.dependencies.append(
@@ -704,6 +813,8 @@ class _Reader:
         return "a definition"
 
     def recover_source(self, variable: str, text: str, line: int) -> None:
+        if not self.has_room(line):
+            return
         lm = _SOURCE_RE.search(text)
         fields: dict[str, FieldValue] = {}
         for vm in _VALUE_RE.finditer(text):
@@ -764,17 +875,11 @@ class _Reader:
         return count
 
 
-def _parse(text: str) -> ast.Module | None:
-    try:
-        return ast.parse(text)
-    except _PARSE_ERRORS:
-        return None
-
-
 def _impact_text(node: ast.expr | None) -> str | None:
+    """The impact as written; a blank string is none (it would name no level, not even in IRIs)."""
     if isinstance(node, ast.Name):
         return node.id
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
         return node.value
     return None
 

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pyoxigraph as ox
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
@@ -50,6 +51,20 @@ from app.vocab import (
 Triple = tuple[Node, Node, Node]
 
 _WEB_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+
+
+def _web_iri(url: str) -> bool:
+    """An http(s) URL that is a valid IRI (``%zz`` or a bracket in the host is not): only then
+    is it linked; the text is kept as a literal either way."""
+    if not _WEB_IRI.match(url):
+        return False
+    try:
+        ox.NamedNode(url)
+    except ValueError:
+        return False
+    return True
+
+
 _RECORD_TEXT = {
     "title": DCTERMS.title,
     "url": SCHEMA.url,
@@ -169,7 +184,7 @@ class _Mapper:
             if isinstance(value, str) and prop not in (MK.sourceTypeName, MK.authorTypeName):
                 yield s, prop, Literal(value)
         url = src.preferred("url")
-        if isinstance(url, str) and _WEB_IRI.match(url):
+        if isinstance(url, str) and _web_iri(url):
             yield s, RDFS.seeAlso, URIRef(url)
         stype = src.preferred("source type")
         if isinstance(stype, str) and stype in SOURCE_TYPE_CONCEPT:

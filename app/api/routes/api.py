@@ -42,6 +42,7 @@ from app.api.tables import (
     SourceSort,
     Tables,
 )
+from app.api.urls import here, origin
 from app.iris import Minter, segment
 from app.model import SourceTypeName
 
@@ -592,7 +593,7 @@ async def _out(request: Request, service: Service) -> Out:
     tables = read.ready(service.snapshot)
     if tables is None:
         tables = await run_in_threadpool(read.tables, service.snapshot)
-    return Out(str(request.base_url).rstrip("/"), service, tables)
+    return Out(origin(request), service, tables)
 
 
 def _respond(request: Request, body: Body) -> Response:
@@ -601,7 +602,7 @@ def _respond(request: Request, body: Body) -> Response:
     if media is None:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(OFFERS))
     if media == JSONLD:
-        body = {"@context": str(request.base_url).rstrip("/") + CONTEXT_PATH, **body}
+        body = {"@context": origin(request) + CONTEXT_PATH, **body}
     return Response(orjson.dumps(body), media_type=media, headers={"Vary": "Accept"})
 
 
@@ -610,7 +611,7 @@ _segment = lru_cache(maxsize=1 << 16)(segment)
 
 def _page(request: Request, items: Sequence[object], total: int, limit: int, offset: int) -> Body:
     following = offset + limit
-    nxt = str(request.url.include_query_params(offset=following)) if following < total else None
+    nxt = here(request, offset=following) if following < total else None
     return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
 
 
@@ -675,7 +676,7 @@ router = APIRouter(
     responses={200: _JSON_OR_LD, 406: _NOT_ACCEPTABLE},
 )
 async def index(request: Request) -> Response:
-    root = str(request.base_url).rstrip("/")
+    root = origin(request)
     api = root + "/api"
     body = Index(
         title="meshkg JSON API",

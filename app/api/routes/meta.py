@@ -9,15 +9,17 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.api import results
-from app.api.errors import ApiError
+from app.api.errors import ApiError, error_body
 from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.service import ServiceDep
+from app.api.urls import absolute_origin
 from app.bundled import ontology_path, shapes_path
 from app.namespaces import ONTOLOGY_IRI, PREFIXES, SHAPES_IRI
 from app.rdf.formats import FORMATS
@@ -33,7 +35,7 @@ _INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")
 NO_STORE = "no-store"  # answers about the running process, not the snapshot: never kept
 
 
-@router.get("/health", summary="Liveness and what is served")
+@router.get("/health", summary="Liveness: the service answers HTTP (see /ready for queries)")
 async def health(service: ServiceDep, response: Response) -> dict[str, object]:
     response.headers["Cache-Control"] = NO_STORE
     return {
@@ -41,6 +43,27 @@ async def health(service: ServiceDep, response: Response) -> dict[str, object]:
         "snapshot": service.snapshot.info.key,
         "triples": service.snapshot.info.triples,
     }
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: a query worker answers a query over the store now",
+    responses={503: {"description": "No query can be answered now; the body says why"}},
+)
+async def ready(service: ServiceDep) -> JSONResponse:
+    why = service.snapshot.damage() or await service.pool.unready()
+    headers = {"Cache-Control": NO_STORE}
+    if why is not None:
+        headers["Retry-After"] = "5"
+        return JSONResponse(
+            error_body(503, "not-ready", why) | {"ready": False},
+            status_code=503,
+            headers=headers,
+        )
+    return JSONResponse(
+        {"ready": True, "snapshot": service.snapshot.info.key, "guards": service.pool.stats.guards},
+        headers=headers,
+    )
 
 
 @router.get("/info", summary="Version, snapshot, limits and the answer cache")
@@ -61,15 +84,47 @@ async def info(service: ServiceDep, response: Response) -> dict[str, object]:
                 for c in snap.collections
             ],
         },
-        "limits": {
-            "query_timeout_seconds": service.settings.query_timeout,
-            "result_limit": service.settings.result_limit,
-            "query_workers": service.pool.processes,
+        "limits": _limits(service),
+        "query_workers": {
+            "processes": service.pool.processes,
+            "network_guards": list(service.pool.stats.guards),
+            "restarts": dict(service.pool.stats.restarts),
         },
         "cache": asdict(service.answers.stats()),
         "item_cache": asdict(service.bodies.stats()),
         "uptime_seconds": round(time.time() - service.started, 1),
     }
+
+
+def _limits(service: ServiceDep) -> dict[str, object]:
+    s = service.settings
+    return {
+        "query_timeout_seconds": s.query_timeout,
+        "result_limit": s.result_limit,
+        "query_workers": service.pool.processes,
+        "query_kb": s.query_kb,
+        "query_mb": s.query_mb,
+        "answer_mb": s.answer_mb,
+        "head_kb": s.head_kb,
+        "max_headers": s.max_headers,
+        "read_timeout_seconds": s.read_timeout,
+        "max_connections": s.max_connections,
+        "client_queries": s.client_query_limit,
+    }
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: requests, latencies, refusals, worker restarts, cache",
+    response_class=Response,
+)
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.observer.metrics.registry
+    return Response(
+        generate_latest(registry),
+        media_type=CONTENT_TYPE_LATEST,
+        headers={"Cache-Control": NO_STORE},
+    )
 
 
 @router.get("/version", summary="The program's version")
@@ -82,7 +137,7 @@ async def void(request: Request, service: ServiceDep) -> Response:
     media = choose(request.headers.get("accept"), RDF_TYPES)
     if media is None:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(RDF_TYPES))
-    root = str(request.base_url).rstrip("/")
+    root = absolute_origin(request)
     triples = await run_in_threadpool(_void, service, root)  # counts classes on first use
     body = results.graph(triples, results.graph_format(media), None)
     return Response(body, media_type=media, headers={"Vary": "Accept"})

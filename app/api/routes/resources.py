@@ -34,6 +34,7 @@ from app.api.errors import error_response
 from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.service import Service, ServiceDep
+from app.api.urls import absolute_origin
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
 from app.rdf.formats import FORMATS, RdfFormat
 
@@ -317,7 +318,7 @@ def resource(request: Request, service: ServiceDep) -> Response:
         return _bodiless(request, HTMLResponse(page, headers=headers))
     triples = description.triples()
     if description.cut:
-        document = str(request.base_url).rstrip("/") + target.path
+        document = absolute_origin(request) + target.path
         triples.append(_cut_note(document, description))
     body = results.graph(triples, results.graph_format(media), None)
     media_type = media + ("; charset=utf-8" if media.startswith("text/") else "")

@@ -10,6 +10,10 @@ query page for a browser.
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
+from collections import Counter
 from urllib.parse import parse_qs
 
 import pyoxigraph as ox
@@ -18,12 +22,14 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from app.api import results
-from app.api.engine import QueryRequest, QueryResult, QueryTimeout, ServiceBusy
-from app.api.errors import ApiError, error_response
+from app.api.engine import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
+from app.api.errors import ApiError, error_response, mark
+from app.api.fair_share import OverBudget
 from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.service import Service
-from app.api.sparql_check import QueryRefused, QueryShape, inspect
+from app.api.sparql_check import QueryRefused, QueryShape, inspect, locate
+from app.api.urls import absolute_origin
 from app.namespaces import PREFIXES
 from app.rdf.formats import FORMATS
 
@@ -178,15 +184,55 @@ async def sparql(request: Request) -> Response:
     return await _answer(request, service, queries[0], params)
 
 
+# A text longer than this is read on a thread: the event loop goes on answering meanwhile.
+_READ_INLINE = 4096
+
+
 async def _answer(
     request: Request, service: Service, text: str, params: dict[str, list[str]]
 ) -> Response:
+    client = request.client.host if request.client else ""
     try:
-        shape = inspect(text)
+        if len(text) <= _READ_INLINE:
+            shape = _inspect(text)
+            if shape.empty:  # the probe clients send: its one solution exists over any dataset
+                media = _media(request, shape)
+                answer = QueryResult(200, results.boolean(True, media), media)
+                return _respond(request, shape, answer)
+            with service.clients.slot(client):
+                return await _evaluate(request, service, text, shape, params)
+        with service.clients.slot(client):
+            shape = await asyncio.to_thread(_inspect, text)
+            return await _evaluate(request, service, text, shape, params)
+    except OverBudget as over:
+        limit = service.clients.limit
+        if over.reason == "heavy":
+            raise ApiError(
+                429,
+                "heavy-client",
+                "this client's recent queries kept the query workers busy, and long queries "
+                "now hold all but the workers kept for other clients; try again shortly",
+                headers={"Retry-After": "2"},
+            ) from over
+        raise ApiError(
+            429,
+            "too-many-queries",
+            f"this client already has {limit} SPARQL {'query' if limit == 1 else 'queries'} "
+            "running; one more is refused so that every client keeps a share of the query "
+            "workers",
+            headers={"Retry-After": "1"},
+        ) from over
+
+
+def _inspect(text: str) -> QueryShape:
+    try:
+        return inspect(text)
     except QueryRefused as refused:
         status = 403 if refused.code == "update" else 400
         raise ApiError(status, refused.code, str(refused)) from refused
-    default, named = _dataset(service, shape, params)
+
+
+def _media(request: Request, shape: QueryShape) -> str:
     offers = (
         results.SOLUTION_TYPES
         if shape.form == "SELECT"
@@ -204,29 +250,95 @@ async def _answer(
             f"no result format of a {shape.form} query is acceptable; offered: {', '.join(offers)}",
             headers={"Vary": "Accept"},
         )
-    limit = service.settings.result_limit
-    query = QueryRequest(text, shape.form, media, default, named, limit)
+    return media
+
+
+async def _evaluate(
+    request: Request,
+    service: Service,
+    text: str,
+    shape: QueryShape,
+    params: dict[str, list[str]],
+) -> Response:
+    default, named = _dataset(service, shape, params)
+    media = _media(request, shape)
+    settings = service.settings
+    query = QueryRequest(
+        shape.text,
+        shape.form,
+        media,
+        default,
+        named,
+        settings.result_limit,
+        settings.answer_mb * 1024 * 1024,
+    )
+    retry = {"Retry-After": str(math.ceil(service.pool.timeout))}
+    started = time.perf_counter()
     try:
-        if shape.empty:  # the probe clients send: its one solution exists over any dataset
-            result = QueryResult(200, results.boolean(True, media), media)
-        else:
-            result = await service.pool.run(query)
+        result = await service.pool.run(query)
     except QueryTimeout as stopped:
+        waited = (
+            f" (of which {stopped.waited:.1f} s waiting for a worker)"
+            if stopped.waited >= 0.1
+            else ""
+        )
         raise ApiError(
             503,
             "time-limit",
-            f"the query ran past the time limit of {service.pool.timeout:g} s and was stopped",
+            f"the query ran past the time limit of {service.pool.timeout:g} s{waited} and was "
+            "stopped",
+            headers=retry,
         ) from stopped
     except ServiceBusy as busy:
-        raise ApiError(503, "busy", "every query worker stayed busy; try again") from busy
+        raise ApiError(
+            503,
+            "busy",
+            "every query worker stayed busy for the time limit; try again",
+            headers=retry,
+        ) from busy
+    except WorkerStopped as stopped:
+        raise _stopped(service, stopped, retry) from stopped
+    finally:
+        mark(request.scope, query_seconds=time.perf_counter() - started)
+    if result.status == 400 and result.code == "syntax":
+        result = QueryResult(400, code="syntax", message=locate(shape, text, result.message))
+    return _respond(request, shape, result)
+
+
+def _stopped(service: Service, stopped: WorkerStopped, retry: dict[str, str]) -> ApiError:
+    if stopped.reason == "memory-limit":
+        return ApiError(
+            503,
+            "memory-limit",
+            f"the query needed more than the memory limit of {service.settings.query_mb} MB "
+            "and was stopped",
+            headers=retry,
+        )
+    if stopped.reason == "store-unavailable":
+        return ApiError(
+            503,
+            "store-unavailable",
+            "the graph's store cannot be read at the moment; this is logged",
+            headers={"Retry-After": "5"},
+        )
+    return ApiError(
+        500, "worker-crashed", "the query stopped the worker evaluating it; this is logged"
+    )
+
+
+def _respond(request: Request, shape: QueryShape, result: QueryResult) -> Response:
     headers = {"Vary": "Accept"}
     if shape.volatile:
         headers["Cache-Control"] = "no-store"
     if result.status != 200:
+        if result.status == 503:
+            headers["Retry-After"] = "5"
+        mark(request.scope, error_code=result.code)
         return error_response(result.status, result.code, result.message, headers)
     if result.cut is not None:
-        headers["Meshkg-Result-Cut"] = str(result.cut)
-    media_type = result.media_type or media
+        headers["Meshkg-Result-Cut"] = result.cut.header
+        mark(request.scope, outcome="cut")
+    media_type = result.media_type or "application/octet-stream"
     if media_type.startswith("text/") or media_type.endswith("json"):
         media_type += "; charset=utf-8"
     return Response(result.body, headers=headers, media_type=media_type)
@@ -252,6 +364,10 @@ def _dataset(
     known = set(service.snapshot.graph_names)
     default_uris = params.get("default-graph-uri", [])
     named_uris = params.get("named-graph-uri", [])
+    _check_once(default_uris, "default-graph-uri")
+    _check_once(named_uris, "named-graph-uri")
+    _check_once(list(shape.from_graphs), "FROM")
+    _check_once(list(shape.from_named), "FROM NAMED")
     if default_uris or named_uris:
         _check_known(known, [*default_uris, *named_uris], "default-graph-uri/named-graph-uri")
         return tuple(default_uris), tuple(named_uris)
@@ -261,13 +377,29 @@ def _dataset(
     return None, None
 
 
+def _some(names: list[str]) -> str:
+    shown = ", ".join(n[:200] for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _check_once(names: list[str], where: str) -> None:
+    """A graph named twice would count its triples twice (the dataset is a bag of graphs)."""
+    if len(set(names)) != len(names):
+        twice = sorted(n for n, k in Counter(names).items() if k > 1)
+        raise ApiError(
+            400,
+            "repeated-graph",
+            f"{where} names the same graph more than once ({_some(twice)}); name each graph once",
+        )
+
+
 def _check_known(known: set[str], names: list[str], where: str) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ApiError(
             400,
             "unknown-graph",
-            f"{where} names {', '.join(unknown)}, which this service does not hold; it never "
+            f"{where} names {_some(unknown)}, which this service does not hold; it never "
             "fetches graphs from elsewhere. Its graphs: " + ", ".join(sorted(known)),
         )
 
@@ -276,7 +408,7 @@ def _describe(request: Request, service: Service) -> Response:
     media = choose(request.headers.get("accept"), _DESCRIPTION_TYPES)
     if media is None:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(_DESCRIPTION_TYPES))
-    endpoint = str(request.url.replace(query=""))
+    endpoint = absolute_origin(request) + request.url.path
     if media == "text/html":
         return HTMLResponse(
             render(

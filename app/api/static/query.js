@@ -67,7 +67,7 @@
             result.appendChild(table(data));
           }
           status.textContent = (data.results ? data.results.bindings.length + " rows" : "answer") +
-            " in " + seconds + " s" + (cut ? " — cut at " + cut + " rows" : "");
+            " in " + seconds + " s" + (cut ? " — cut at " + cut : "");
         } else {
           var pre = document.createElement("pre");
           pre.textContent = text;

@@ -1,0 +1,53 @@
+"""The service's own URLs, written only for hosts it trusts.
+
+Absolute URLs in answers (a list's ``next`` page, the JSON API's links, the SPARQL endpoint in
+its service description, VoID's dumps) were written from the request's ``Host`` header, which
+any client sets: a forged header made the service point readers, and every cache in between,
+at another site. Now an absolute URL is written only for a host named in ``--trusted-hosts``;
+for any other, links are root-relative (``/api/sources?offset=50``), which every client
+resolves against the URL it asked. RDF needs absolute IRIs, so RDF about the service itself
+names it by the address it listens on instead.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+
+def origin(request: Request) -> str:
+    """``scheme://host[:port]`` when the request's ``Host`` is trusted, else ``""``."""
+    host = request.headers.get("host", "")
+    if host and _trusted(request, host):
+        return f"{request.url.scheme}://{host}"
+    return ""
+
+
+def absolute_origin(request: Request) -> str:
+    """An absolute origin whatever the ``Host``: a trusted one, else the listening address."""
+    found = origin(request)
+    if found:
+        return found
+    server = request.scope.get("server")
+    if not server:
+        return "http://localhost"
+    host, port = server[0], server[1]
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if request.url.scheme == "https" else 80
+    return f"{request.url.scheme}://{host}" + ("" if port in (None, default) else f":{port}")
+
+
+def here(request: Request, **params: object) -> str:
+    """This request's URL (with ``params`` replaced), absolute only for a trusted host."""
+    url = request.url.include_query_params(**params) if params else request.url
+    path = url.path + (f"?{url.query}" if url.query else "")
+    return origin(request) + path
+
+
+def _trusted(request: Request, host: str) -> bool:
+    names: frozenset[str] = request.app.state.service.settings.trusted_host_names
+    host = host.lower()
+    if host in names:
+        return True
+    bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return bare in names

@@ -1,0 +1,192 @@
+"""The query workers on their own: their network guard, memory limit, deadline and crashes.
+
+These drive a real :class:`QueryPool` (real forked workers, real Oxigraph) with requests that
+never passed the service's text check, so what is seen here is the workers' own limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pyoxigraph as ox
+import pytest
+
+from app.api import results
+from app.api.engine import (
+    QueryPool,
+    QueryRequest,
+    QueryResult,
+    QueryTimeout,
+    ServiceBusy,
+    WorkerLimits,
+    WorkerStopped,
+)
+from tests.canary import Canary
+
+JSON = results.JSON_RESULTS
+
+
+def _store() -> ox.Store:
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("http://s"), ox.NamedNode("http://p"), ox.Literal("o")))
+    return store
+
+
+def _request(text: str, form: str = "SELECT", answer_bytes: int = 1 << 30) -> QueryRequest:
+    return QueryRequest(text, form, JSON, None, None, 100, answer_bytes)
+
+
+SLOW = (
+    "SELECT (COUNT(*) AS ?n) WHERE { "
+    + " ".join(f"VALUES ?v{i} {{ {' '.join(map(str, range(60)))} }}" for i in range(6))
+    + " }"
+)
+
+
+def _with_pool(
+    work: object, *, processes: int = 1, timeout: float = 10, memory_mb: int = 256
+) -> object:
+    async def main() -> object:
+        store = _store()
+        pool = QueryPool(lambda: store, processes, timeout, WorkerLimits("auto", memory_mb << 20))
+        await pool.start()
+        try:
+            assert callable(work)
+            return await work(pool)
+        finally:
+            pool.close()
+
+    return asyncio.run(main())
+
+
+def test_a_service_call_that_reaches_a_worker_fetches_nothing(canary: Canary) -> None:
+    url, hits = canary.url, canary.hits
+    before = len(hits)
+    text = f"SELECT * WHERE {{ ?s ?p ?o SERVICE <{url}x> {{ ?a ?b ?c }} }}"
+    silent = f"SELECT * WHERE {{ ?s ?p ?o SERVICE SILENT <{url}x> {{ ?a ?b ?c }} }}"
+
+    async def work(pool: QueryPool) -> list[QueryResult]:
+        assert pool.stats.guards  # this machine allows at least one guard
+        return [await pool.run(_request(text)), await pool.run(_request(silent))]
+
+    loud, quiet = _with_pool(work)  # type: ignore[misc]
+    assert len(hits) == before
+    assert loud.status == 400
+    assert loud.code == "evaluation"
+    assert "CANARY" not in loud.message
+    assert quiet.status == 200
+
+
+def test_the_same_call_in_this_process_does_fetch(canary: Canary) -> None:
+    """The control: without the workers' guard, Oxigraph fetches."""
+    url, hits = canary.url, canary.hits
+    before = len(hits)
+    text = f"SELECT * WHERE {{ ?s ?p ?o SERVICE SILENT <{url}x> {{ ?a ?b ?c }} }}"
+    with pytest.raises(RuntimeError):  # it fetched, then could not read what it got
+        list(_store().query(text))  # type: ignore[call-overload]
+    assert len(hits) > before
+
+
+def _doubling(times: int) -> str:
+    binds = " ".join(f"BIND(CONCAT(?v{i},?v{i}) AS ?v{i + 1})" for i in range(times))
+    return f'SELECT (STRLEN(?v{times}) AS ?n) WHERE {{ BIND("0123456789abcdef" AS ?v0) {binds} }}'
+
+
+def test_a_worker_past_its_memory_is_stopped_and_replaced() -> None:
+    async def work(pool: QueryPool) -> tuple[str, QueryResult, int]:
+        try:
+            await pool.run(_request(_doubling(30)))
+        except WorkerStopped as err:
+            reason = err.reason
+        else:
+            reason = "answered"
+        after = await pool.run(_request("SELECT * WHERE { ?s ?p ?o }"))
+        return reason, after, pool.stats.restarts["memory-limit"]
+
+    reason, after, restarts = _with_pool(work, memory_mb=128)  # type: ignore[misc]
+    assert reason == "memory-limit"
+    assert restarts == 1
+    assert after.status == 200  # the replacement answers
+
+
+def test_an_answer_past_its_size_is_cut_in_the_worker() -> None:
+    text = "SELECT ?x WHERE { VALUES ?x { " + " ".join(f'"{i:0100d}"' for i in range(200)) + " } }"
+
+    async def work(pool: QueryPool) -> QueryResult:
+        return await pool.run(_request(text, answer_bytes=5000))
+
+    answer = _with_pool(work)
+    assert isinstance(answer, QueryResult)
+    assert answer.cut == results.Cut(5000, "bytes")
+    assert 0 < answer.count < 200
+    assert len(answer.body) < 5000 * 2
+
+
+def test_a_wait_for_a_worker_counts_against_the_time_limit() -> None:
+    async def work(pool: QueryPool) -> list[BaseException | QueryResult]:
+        first = asyncio.ensure_future(pool.run(_request(SLOW)))
+        await asyncio.sleep(0.2)  # the one worker has taken it
+        second = asyncio.ensure_future(pool.run(_request(SLOW)))
+        return await asyncio.gather(first, second, return_exceptions=True)
+
+    first, second = _with_pool(work, timeout=1.5)  # type: ignore[misc]
+    assert isinstance(first, QueryTimeout)
+    # the second waited until the first was stopped, and was given only what was left of its
+    # own limit, not a whole one: its wait and its run together make one limit
+    assert isinstance(second, QueryTimeout | ServiceBusy)
+    if isinstance(second, QueryTimeout):
+        assert second.waited > 1.0
+        assert second.waited + second.ran < 1.5 + 0.5
+
+
+def test_a_crashed_worker_is_reported_and_replaced() -> None:
+    async def work(pool: QueryPool) -> tuple[str, QueryResult]:
+        victim = next(iter(pool._all))  # the test stands in for a crash
+        running = asyncio.ensure_future(pool.run(_request(SLOW)))
+        await asyncio.sleep(0.3)  # the worker has taken the query
+        assert victim.process.pid is not None
+        os.kill(victim.process.pid, signal.SIGSEGV)
+        try:
+            await running
+            reason = "answered"
+        except WorkerStopped as err:
+            reason = err.reason
+        return reason, await pool.run(_request("SELECT * WHERE { ?s ?p ?o }"))
+
+    reason, after = _with_pool(work)  # type: ignore[misc]
+    assert reason == "worker-crashed"
+    assert after.status == 200
+
+
+def test_readiness_is_a_query_a_worker_answers() -> None:
+    async def work(pool: QueryPool) -> tuple[str | None, str | None]:
+        ready = await pool.unready()
+        busy = asyncio.ensure_future(pool.run(_request(SLOW)))
+        await asyncio.sleep(0.2)
+        pool._checked = None  # past the second a probe's answer is kept
+        unready = await pool.unready(0.5)
+        busy.cancel()
+        return ready, unready
+
+    ready, unready = _with_pool(work)  # type: ignore[misc]
+    assert ready is None
+    assert unready == "every query worker is busy"
+
+
+def test_a_store_that_cannot_be_opened_stops_the_start() -> None:
+    async def main() -> str:
+        def broken() -> ox.Store:
+            raise OSError("gone")
+
+        pool = QueryPool(broken, 1, 5, WorkerLimits())
+        try:
+            await pool.start()
+        except RuntimeError as err:
+            return str(err)
+        finally:
+            pool.close()
+        return "started"
+
+    assert "cannot be opened" in asyncio.run(main())
