@@ -76,7 +76,7 @@ class Settings(BaseSettings):
 
     client_queries: int = 0
     """SPARQL queries one client (one address) may have in the query workers at once; 0 means
-    a quarter of the workers, at least one. One more is answered 429, so one client cannot
+    half the workers, at least one. One more is answered 429, so one client cannot
     take every worker from the others."""
 
     trusted_hosts: str = "localhost,127.0.0.1,[::1]"
@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     def client_query_limit(self) -> int:
         if self.client_queries > 0:
             return self.client_queries
-        return max(1, self.query_processes // 4)
+        return max(1, self.query_processes // 2)
 
     @property
     def trusted_host_names(self) -> frozenset[str]:

@@ -210,6 +210,10 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
                     str(work / "store"),
                     "--port",
                     str(ports["meshkg"]),
+                    # wrk is one client (one address) with many connections, measuring the
+                    # service's throughput, not its fair share between clients: no budget
+                    "--client-queries",
+                    "1024",
                 ],
                 base["meshkg"] + ask,
             )

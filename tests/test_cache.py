@@ -113,10 +113,17 @@ def test_posts_and_conditional_requests_go_past_the_cache(server: str) -> None:
     assert "meshkg-cache" not in conditional.headers
 
 
-def test_a_kept_answer_gets_the_cors_headers_of_its_request(server: str) -> None:
+def test_a_kept_answer_carries_the_cors_headers_its_request_needs(server: str) -> None:
+    """Answers are kept apart for cross-origin requests (which get the CORS headers) and the
+    others (which need none), so a kept answer is always right for the request it answers."""
     url = f"{server}/api/collections?fresh=cors"
-    httpx.get(url)
-    hit = httpx.get(url, headers={"Origin": "https://notebook.example.org"})
+    origin = {"Origin": "https://notebook.example.org"}
+    assert httpx.get(url).headers["meshkg-cache"] == "miss"
+    plain = httpx.get(url)
+    assert plain.headers["meshkg-cache"] == "hit"
+    assert "access-control-allow-origin" not in plain.headers
+    assert httpx.get(url, headers=origin).headers["meshkg-cache"] == "miss"
+    hit = httpx.get(url, headers=origin)
     assert hit.headers["meshkg-cache"] == "hit"
     assert hit.headers["access-control-allow-origin"] == "*"
     assert "Meshkg-Cache" in hit.headers["access-control-expose-headers"]

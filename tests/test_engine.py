@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
 from app.api import results
 from app.api.engine import (
+    LONG_QUERY,
     QueryPool,
     QueryRequest,
     QueryResult,
@@ -190,3 +192,34 @@ def test_a_store_that_cannot_be_opened_stops_the_start() -> None:
         return "started"
 
     assert "cannot be opened" in asyncio.run(main())
+
+
+def _nice(tid: int) -> int:
+    """A thread's nice value, as /proc says."""
+    return int(Path(f"/proc/{tid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+# a query of about a second: 60⁴ rows counted
+SECOND = (
+    "SELECT (COUNT(*) AS ?n) WHERE { "
+    + " ".join(f"VALUES ?v{i} {{ {' '.join(map(str, range(60)))} }}" for i in range(4))
+    + " }"
+)
+
+
+def test_a_long_query_yields_the_cpu_and_then_gets_it_back() -> None:
+    async def work(pool: QueryPool) -> tuple[tuple[int, set[int]], tuple[int, set[int]] | None]:
+        running = asyncio.ensure_future(pool.run(_request(SECOND)))
+        await asyncio.sleep(LONG_QUERY + 0.2)
+        (worker,) = [w for w in pool._all if w.lowered]
+        during = (_nice(worker.thread), os.sched_getaffinity(worker.thread))
+        answer = await running
+        assert answer.status == 200
+        if worker not in pool._all:  # recycled: giving the priority back needs a privilege
+            return during, None
+        return during, (_nice(worker.thread), os.sched_getaffinity(worker.thread))
+
+    during, after = _with_pool(work, timeout=30)  # type: ignore[misc]
+    every = os.sched_getaffinity(0)
+    assert during == (19, set(sorted(every)[len(every) // 2 :]))
+    assert after in (None, (0, every))

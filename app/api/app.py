@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
@@ -47,6 +48,21 @@ def _opener(snapshot: Snapshot) -> StoreOpener:
         return lambda: ox.Store.read_only(path)
     store = snapshot.store
     return lambda: store
+
+
+class _Served(FastAPI):
+    """FastAPI with the observer and the answer cache in front of its own middleware.
+
+    A kept answer is then sent by the outermost layer, without passing through Starlette's
+    error, telemetry and body-limit layers, CORS and routing: the same bytes sooner. The CORS
+    headers an answer carries are kept with it (the cache key says whether the request had an
+    ``Origin``), and the observer sees every answer, kept or computed, and errors too.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        cached = ResponseCache(inner, answers=self.state.service.answers)
+        return Observe(cached, observer=self.state.observer)
 
 
 def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
@@ -82,7 +98,7 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
             pool.close()
             observer.log.close()
 
-    app = FastAPI(
+    app = _Served(
         title="meshkg",
         version=__version__,
         description=DESCRIPTION,
@@ -93,8 +109,6 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
     )
     app.state.service = service
     app.state.observer = observer
-    # inside CORS, so that a kept answer gets the CORS headers of the request it answers
-    app.add_middleware(ResponseCache, answers=service.answers)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -113,7 +127,6 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
         ],
         max_age=86400,
     )
-    app.add_middleware(Observe, observer=observer)  # outermost: it sees every answer
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")

@@ -4,7 +4,8 @@ Notebooks re-run their cells, dashboards poll, crawlers come back: most requests
 read-only knowledge graph repeat earlier ones. This ASGI middleware keeps the complete
 ``200`` answers to ``GET`` and ``HEAD`` requests in a least-recently-used store bounded in
 bytes, keyed by everything an answer depends on (method, scheme, host, path, query string,
-``Accept``). A hit is answered without routing, protocol checks or a query worker.
+``Accept``, whether the request is cross-origin). A hit is answered without routing, protocol
+checks or a query worker.
 
 What is never kept: answers a route marks ``Cache-Control: no-store`` (``/health``, ``/info``,
 SPARQL queries calling ``NOW()``, ``RAND()``, ``UUID()`` or ``STRUUID()``), errors, answers
@@ -32,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HEADER = b"meshkg-cache"
 _UNCACHED_PREFIXES = ("/dumps", "/static")
 _BYPASS = (b"if-none-match", b"if-modified-since", b"if-match", b"range")
-_Key = tuple[str, str, bytes, str, str, bytes, bytes]
+_Key = tuple[str, str, bytes, str, str, bytes, bytes, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         directives = headers.get(b"cache-control", b"").lower() + headers.get(b"pragma", b"")
+        state = scope.setdefault("state", {})  # where the access log reads hit or miss
         key: _Key = (
             scope["method"],
             scope["scheme"],
@@ -154,14 +156,17 @@ class ResponseCache:
             scope["path"],
             scope["query_string"],
             headers.get(b"accept", b""),
+            b"origin" in headers,  # a cross-origin request's answer carries the CORS headers
         )
         if b"no-cache" not in directives and b"no-store" not in directives:
             entry = answers.get(key)
             if entry is not None:
                 answers.hits += 1
+                state["cache"] = "hit"
                 await _replay(entry, send)
                 return
         answers.misses += 1
+        state["cache"] = "miss"
         keep = b"no-store" not in directives
         await self.app(scope, receive, self._recorder(key, send, keep))
 

@@ -16,9 +16,10 @@ inherited at fork), and each bounded the way only a process can be:
 * **stack**: a query is evaluated on a thread with a large stack (address space, not memory,
   until used), so the engine's parser and planner, which recurse once per level of a query's
   structure, run out of neither for anything the text check lets through;
-* **CPU**: a query still running after :data:`LONG_QUERY` seconds has its thread moved to
-  ``SCHED_IDLE``: it runs only on CPU time nothing else wants, so the event loop and short
-  queries in the other workers (there are more workers than cores) are not slowed by it;
+* **CPU**: a query still running after :data:`LONG_QUERY` seconds has its thread given the
+  lowest priority (nice 19) and confined to the upper half of the CPUs, so the event loop and
+  short queries in the other workers (there are more workers than cores) keep the CPU, while
+  the long query still moves on with what they leave;
 * **answer size**: results are serialised in the worker, capped at the row limit and at
   ``answer_bytes``, so only bounded bytes cross the pipe: a request pipe the worker reads
   blocking, and an answer pipe the event loop reads without blocking as the bytes arrive.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import multiprocessing
@@ -61,8 +63,12 @@ UNREADABLE_FOR = 30.0
 """Seconds a query's finding that the store cannot be read keeps the service unready."""
 LONG_QUERY = 0.25
 """Seconds after which a query counts as long: its worker yields the CPU to the others."""
+_ALL_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+_LONG_CPUS = _ALL_CPUS[len(_ALL_CPUS) // 2 :]  # where long queries run: half the CPUs, the last
 _TERM_OVERHEAD = 24  # what a term adds to an answer besides its value, at least
 _STORAGE_ERRORS = ("Corruption", "IO error", "I/O error")
+_OUT_OF_MEMORY = 3  # a worker's exit code when an allocation failed in Python
+_CRASHED = 70  # its exit code when its serving thread ended on an unforeseen error
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class QueryResult:
     count: int = 0
     code: str = ""
     message: str = ""
+    seconds: float = 0.0  # the time it ran in its worker (waiting for one not included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +118,10 @@ class ServiceBusy(Exception):
 class WorkerStopped(Exception):
     """The worker evaluating the query stopped; ``reason`` says why, as a stable code."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, ran: float = 0.0) -> None:
         super().__init__(detail)
         self.reason = reason  # memory-limit | worker-crashed | store-unavailable
+        self.ran = ran  # seconds the query had run in its worker
 
 
 def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
@@ -259,10 +267,19 @@ def _worker_main(
         _send(answers, {"ok": False, "error": str(err)})
         os._exit(0)
     threading.stack_size(_STACK)
-    thread = threading.Thread(target=_serve, args=(requests, answers, opener, limits, guards))
+    ended: list[int] = [_CRASHED]  # how the serving thread ended, as the worker's exit code
+
+    def serve() -> None:
+        try:
+            _serve(requests, answers, opener, limits, guards)
+            ended[0] = 0
+        except MemoryError:  # anywhere, pickling included: past the memory limit
+            ended[0] = _OUT_OF_MEMORY
+
+    thread = threading.Thread(target=serve)
     thread.start()
     thread.join()
-    os._exit(0)
+    os._exit(ended[0])
 
 
 def _serve(
@@ -288,7 +305,7 @@ def _serve(
         try:
             data = requests.recv_bytes()
         except (EOFError, OSError):
-            break
+            return
         request: QueryRequest = pickle.loads(data)
         try:
             result = execute(store, request)
@@ -298,10 +315,10 @@ def _serve(
             result = QueryResult(500, code="internal", message=type(err).__name__)
         try:
             _send(answers, result)
-        except (OSError, MemoryError):
-            break
+        except OSError:
+            return
         if result.code == "memory-limit":
-            break  # what a failed allocation left behind is not worth keeping
+            raise MemoryError  # what a failed allocation left behind is not worth keeping
 
 
 class _Frame:
@@ -537,7 +554,9 @@ class QueryPool:
             raise QueryTimeout(started - asked, loop.time() - started) from err
         except (EOFError, OSError) as err:
             reason = self._replace(worker, None)
-            raise WorkerStopped(reason, "the query stopped its worker") from err
+            raise WorkerStopped(
+                reason, "the query stopped its worker", loop.time() - started
+            ) from err
         finally:
             if lower is not None:
                 lower.cancel()
@@ -548,30 +567,36 @@ class QueryPool:
             log.warning("a query found the store unreadable")
         if result.code == "memory-limit":
             self._replace(worker, "memory-limit")  # it stops by itself after saying so
-            raise WorkerStopped("memory-limit", "the query ran past the memory limit")
+            ran = loop.time() - started
+            raise WorkerStopped("memory-limit", "the query ran past the memory limit", ran)
         if worker.lowered and not self._raise(worker):
             self._recycle(worker)
         else:
             self._idle.put_nowait(worker)
-        return result
+        return dataclasses.replace(result, seconds=loop.time() - started)
 
     def long_running(self) -> int:
         """How many workers are busy with a query that has run past :data:`LONG_QUERY`."""
         return len(self._long)
 
     def _lower(self, worker: _Worker) -> None:
-        """A long query: its thread runs only when nothing else wants the CPU (``SCHED_IDLE``,
-        preempted at once by any other thread that wakes), until it is answered."""
+        """A long query: its thread gets the lowest priority (a share of the CPU when others
+        want it, not nothing: it still finishes under load) on half the CPUs, until it is
+        answered. A CPU it shares runs slower for others even so (its caches, and on a virtual
+        machine the host's sibling threads), so the other half is kept free of long queries."""
         self._long.add(worker)
         if worker.thread:
             with contextlib.suppress(OSError, AttributeError):
-                os.sched_setscheduler(worker.thread, os.SCHED_IDLE, os.sched_param(0))
+                os.setpriority(os.PRIO_PROCESS, worker.thread, 19)
                 worker.lowered = True
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setaffinity(worker.thread, _LONG_CPUS)
 
     def _raise(self, worker: _Worker) -> bool:
         """Give a worker back its priority; False where that takes a privilege not held."""
         try:
-            os.sched_setscheduler(worker.thread, os.SCHED_OTHER, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, worker.thread, 0)
+            os.sched_setaffinity(worker.thread, _ALL_CPUS)
         except (OSError, AttributeError):
             return False
         worker.lowered = False
@@ -634,14 +659,16 @@ class QueryPool:
     def _replace(self, worker: _Worker, reason: str | None) -> str:
         """Stop a worker and start a fresh one; why it stopped, when ``reason`` is not known.
 
-        A worker that died by SIGABRT was aborted by Oxigraph on a failed allocation: past
-        its memory limit. Any other death is a crash, logged with its signal.
+        A worker that died by SIGABRT was aborted by Oxigraph on a failed allocation, and one
+        that exited with :data:`_OUT_OF_MEMORY` failed an allocation in Python: past its
+        memory limit either way. Any other end is a crash, logged with its exit code.
         """
         if reason is None:  # it stopped by itself (its pipe closed): reaped at once
             code = worker.kill()
             self._all.discard(worker)
             self._long.discard(worker)
-            reason = "memory-limit" if code == -signal.SIGABRT else "worker-crashed"
+            memory = code in (-signal.SIGABRT, _OUT_OF_MEMORY)
+            reason = "memory-limit" if memory else "worker-crashed"
             log.warning("a query worker stopped (exit code %s): %s", code, reason)
         else:
             self._discard(worker)

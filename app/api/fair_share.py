@@ -35,6 +35,15 @@ class OverBudget(Exception):
         self.reason = reason  # "concurrency" | "heavy"
 
 
+class Slot:
+    """One query's place in its client's budget; the route notes its worker time here."""
+
+    __slots__ = ("worker_seconds",)
+
+    def __init__(self) -> None:
+        self.worker_seconds = 0.0
+
+
 class ClientBudget:
     """Each client's queries in flight and recent use; the event loop is its only user."""
 
@@ -49,8 +58,12 @@ class ClientBudget:
         self.refused = 0
 
     @contextmanager
-    def slot(self, client: str) -> Iterator[None]:
-        """Hold one of ``client``'s slots for the duration; raises :class:`OverBudget`."""
+    def slot(self, client: str) -> Iterator[Slot]:
+        """Hold one of ``client``'s slots for the duration; raises :class:`OverBudget`.
+
+        The client is charged the worker time noted in the slot (time spent waiting for a
+        worker is not use), when it makes the query a long one.
+        """
         if self._running[client] >= self.limit:
             self.refused += 1
             raise OverBudget("concurrency")
@@ -58,16 +71,15 @@ class ClientBudget:
             self.refused += 1
             raise OverBudget("heavy")
         self._running[client] += 1
-        started = time.monotonic()
+        held = Slot()
         try:
-            yield
+            yield held
         finally:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
-            took = time.monotonic() - started
-            if took >= self.long:
-                self._charge(client, took)
+            if held.worker_seconds >= self.long:
+                self._charge(client, held.worker_seconds)
 
     def use(self, client: str) -> float:
         """The client's recent worker-seconds, decayed to now."""

@@ -16,18 +16,25 @@ bound. Log lines are gathered and written a few times a second, not one write pe
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,39 +105,89 @@ class AccessLog:
             self._out.close()
 
 
-class Metrics:
-    """The service's Prometheus metrics, in a registry of its own (one per application)."""
+class _Histogram:
+    """Counts per latency bucket and their sum: plain numbers, updated on the event loop."""
+
+    __slots__ = ("counts", "total")
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "meshkg_requests",
-            "HTTP requests answered, by route, method and status",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "meshkg_request_seconds",
-            "Time from a request's arrival to the end of its answer, by route",
-            ["route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.refusals = Counter(
-            "meshkg_refusals",
-            "Requests refused or stopped, by reason (the error code of the answer)",
-            ["reason"],
-            registry=self.registry,
-        )
-        self.query_seconds = Histogram(
-            "meshkg_query_seconds",
-            "Time SPARQL queries spent in a query worker (waiting for one included)",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.counts = [0] * (len(_LATENCY_BUCKETS) + 1)  # the last one: above every bucket
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """Cumulative, as Prometheus has them."""
+        out, running = [], 0
+        for bound, count in zip((*_LATENCY_BUCKETS, float("inf")), self.counts, strict=True):
+            running += count
+            out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
+        return out
+
+
+class Metrics:
+    """The service's figures, kept as plain counters on the event loop (its only writer) and
+    turned into Prometheus metrics only when scraped: a request pays a dictionary update, not
+    a lock and a label lookup."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+        self.latency: dict[str, _Histogram] = {}
+        self.refusals: Counter[str] = Counter()
+        self.query_seconds = _Histogram()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_RequestCollector(self))
+
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests[(route, method, str(status))] += 1
+        found = self.latency.get(route)
+        if found is None:
+            found = self.latency[route] = _Histogram()
+        found.observe(seconds)
 
     def watch(self, service: Service) -> None:
         self.registry.register(_ServiceCollector(service))
+
+
+class _RequestCollector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        m = self.metrics
+        requests = CounterMetricFamily(
+            "meshkg_requests",
+            "HTTP requests answered, by route, method and status",
+            labels=["route", "method", "status"],
+        )
+        for labels, count in sorted(m.requests.items()):
+            requests.add_metric(list(labels), count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "meshkg_request_seconds",
+            "Time from a request's arrival to the end of its answer, by route",
+            labels=["route"],
+        )
+        for route, histogram in sorted(m.latency.items()):
+            latency.add_metric([route], histogram.buckets(), histogram.total)
+        yield latency
+        refusals = CounterMetricFamily(
+            "meshkg_refusals",
+            "Requests refused or stopped, by reason (the error code of the answer)",
+            labels=["reason"],
+        )
+        for reason, count in sorted(m.refusals.items()):
+            refusals.add_metric([reason], count)
+        yield refusals
+        query = HistogramMetricFamily(
+            "meshkg_query_seconds",
+            "Time SPARQL queries spent in a query worker (waiting for one included)",
+            labels=[],
+        )
+        query.add_metric([], m.query_seconds.buckets(), m.query_seconds.total)
+        yield query
 
 
 class _ServiceCollector(Collector):
@@ -179,17 +236,22 @@ class Observer:
     def __init__(self, log: AccessLog, metrics: Metrics, data_path: str) -> None:
         self.log = log
         self.metrics = metrics
-        self._prefixes = (*_FIXED_ROUTES, data_path.rstrip("/"), "/meshkg")
+        self._data = data_path.rstrip("/")
+        # a route by the first segment of a path, and by the first two for a data IRI's
+        self._by_segment = {r.split("/")[1]: r for r in _FIXED_ROUTES}
         self._ids = itertools.count(1)
         self._boot = os.urandom(3).hex()
 
     def route(self, path: str) -> str:
         if path == "/":
             return "/"
-        for prefix in self._prefixes:
-            if path == prefix or path.startswith(prefix + "/"):
-                return prefix
-        return "other"
+        if path.startswith(self._data) and path[len(self._data) : len(self._data) + 1] in ("", "/"):
+            return self._data
+        first = path.split("/", 2)[1]
+        found = self._by_segment.get(first)
+        if found is not None and (path == found or path.startswith(found + "/")):
+            return found
+        return "/meshkg" if first == "meshkg" else "other"
 
     def request_id(self, given: bytes | None) -> str:
         if given and _SANE_ID.fullmatch(given):
@@ -198,7 +260,7 @@ class Observer:
 
     def refused(self, code: str, client: str | None = None) -> None:
         """A refusal by the HTTP server itself, before any application saw a request."""
-        self.metrics.refusals.labels(code).inc()
+        self.metrics.refusals[code] += 1
         self.log.write({"time": _now(), "event": "refused", "code": code, "client": client or ""})
 
 
@@ -220,18 +282,16 @@ class Observe:
         state = scope.setdefault("state", {})
         status = 0
         sent = 0
-        cache = ""
 
         async def wrapped(message: Message) -> None:
-            nonlocal status, sent, cache
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                for name, value in headers:
-                    if name == b"meshkg-cache":
-                        cache = value.decode("latin-1")
-                headers.append((REQUEST_ID, rid.encode("ascii")))
-                message = {**message, "headers": headers}
+                headers = message.get("headers")
+                if isinstance(headers, list):  # each answer's own list (Starlette's, the cache's)
+                    headers.append((REQUEST_ID, rid.encode("ascii")))
+                else:
+                    message = {**message, "headers": [*(headers or ()), (REQUEST_ID, rid.encode())]}
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -243,10 +303,9 @@ class Observe:
             route = observer.route(scope["path"])
             code = state.get("error_code")
             metrics = observer.metrics
-            metrics.requests.labels(route, scope["method"], str(status or 499)).inc()
-            metrics.latency.labels(route).observe(seconds)
+            metrics.request(route, scope["method"], status or 499, seconds)
             if code:
-                metrics.refusals.labels(code).inc()
+                metrics.refusals[code] += 1
             query_seconds = state.get("query_seconds")
             if query_seconds is not None:
                 metrics.query_seconds.observe(query_seconds)
@@ -264,6 +323,7 @@ class Observe:
                     "ms": round(seconds * 1000, 2),
                     "bytes": sent,
                 }
+                cache = state.get("cache")
                 if cache:
                     record["cache"] = cache
                 if query_seconds is not None:

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from app.api import results
 from app.api.engine import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
 from app.api.errors import ApiError, error_response, mark
-from app.api.fair_share import OverBudget
+from app.api.fair_share import OverBudget, Slot
 from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.service import Service
@@ -199,11 +199,11 @@ async def _answer(
                 media = _media(request, shape)
                 answer = QueryResult(200, results.boolean(True, media), media)
                 return _respond(request, shape, answer)
-            with service.clients.slot(client):
-                return await _evaluate(request, service, text, shape, params)
-        with service.clients.slot(client):
+            with service.clients.slot(client) as slot:
+                return await _evaluate(request, service, (text, shape), params, slot)
+        with service.clients.slot(client) as slot:
             shape = await asyncio.to_thread(_inspect, text)
-            return await _evaluate(request, service, text, shape, params)
+            return await _evaluate(request, service, (text, shape), params, slot)
     except OverBudget as over:
         limit = service.clients.limit
         if over.reason == "heavy":
@@ -256,10 +256,12 @@ def _media(request: Request, shape: QueryShape) -> str:
 async def _evaluate(
     request: Request,
     service: Service,
-    text: str,
-    shape: QueryShape,
+    query_read: tuple[str, QueryShape],
     params: dict[str, list[str]],
+    slot: Slot,
 ) -> Response:
+    """Evaluate a query (its text as sent, and as read) in a worker; ``slot`` is charged."""
+    text, shape = query_read
     default, named = _dataset(service, shape, params)
     media = _media(request, shape)
     settings = service.settings
@@ -276,7 +278,9 @@ async def _evaluate(
     started = time.perf_counter()
     try:
         result = await service.pool.run(query)
+        slot.worker_seconds = result.seconds
     except QueryTimeout as stopped:
+        slot.worker_seconds = stopped.ran
         waited = (
             f" (of which {stopped.waited:.1f} s waiting for a worker)"
             if stopped.waited >= 0.1
@@ -297,6 +301,7 @@ async def _evaluate(
             headers=retry,
         ) from busy
     except WorkerStopped as stopped:
+        slot.worker_seconds = stopped.ran
         raise _stopped(service, stopped, retry) from stopped
     finally:
         mark(request.scope, query_seconds=time.perf_counter() - started)
