@@ -223,3 +223,21 @@ def test_a_long_query_yields_the_cpu_and_then_gets_it_back() -> None:
     every = os.sched_getaffinity(0)
     assert during == (19, set(sorted(every)[len(every) // 2 :]))
     assert after in (None, (0, every))
+
+
+def test_workers_without_a_network_guard_are_a_warning_saying_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where the kernel allows no guard, ``auto`` still serves, and says so at start."""
+    from app.api import engine
+
+    monkeypatch.setattr(engine, "isolate", lambda method: ())  # forked workers inherit it
+    monkeypatch.setattr(engine, "available", lambda: {"netns": "refused", "seccomp": None})
+
+    async def work(pool: QueryPool) -> tuple[str, ...]:
+        return pool.stats.guards
+
+    with caplog.at_level("WARNING", logger="meshkg.engine"):
+        guards = _with_pool(work)
+    assert guards == ()
+    assert "without a network guard (netns: refused)" in caplog.text

@@ -492,8 +492,10 @@ def test_pathological_query_stops_while_others_answer(corpus_server: str, query:
     finally:
         stop.set()
         thread.join()
-    assert _error(r, 503) == "time-limit"
-    assert "3 s" in r.json()["error"]["message"]
+    # Sorting a cross product may reach the memory limit before the time limit: either stops it.
+    code = _error(r, 503)
+    assert code == "time-limit" or (code == "memory-limit" and "ORDER BY" in query)
+    assert ("3 s" if code == "time-limit" else "1024 MB") in r.json()["error"]["message"]
     assert took < 3 + 5  # the 3 s limit of the test server, plus generous slack
     assert len(answered) >= 3  # the other client kept being answered meanwhile
     assert _count(httpx.get(url, params={"query": COUNT_SOURCES})) == 76

@@ -52,7 +52,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from app.api import results
-from app.api.isolation import IsolationUnavailable, isolate
+from app.api.isolation import IsolationUnavailable, available, isolate
 from app.api.optional_plan import per_row_optionals
 
 StoreOpener = Callable[[], ox.Store]
@@ -481,10 +481,11 @@ class QueryPool:
                 raise RuntimeError(str(err)) from err
             self._idle.put_nowait(worker)
         if not self.stats.guards:
+            why = "; ".join(f"{g}: {r}" for g, r in available().items() if r)
             log.warning(
                 "query workers run without a network guard (%s): only the query check keeps "
                 "them from fetching",
-                self.limits.isolation,
+                why or self.limits.isolation,
             )
 
     def _add(self) -> None:

@@ -334,5 +334,17 @@ class Observe:
                 observer.log.write(record)
 
 
+_second: list[object] = [-1, ""]  # the last whole second written, and its text
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The time in ISO 8601 to the millisecond, UTC; the date and time of day are written once
+    a second, not for every line."""
+    now = time.time()
+    whole = int(now)
+    if whole != _second[0]:
+        _second[0], _second[1] = (
+            whole,
+            datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        )
+    return f"{_second[1]}.{int((now - whole) * 1000):03d}+00:00"
