@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from app import __version__
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
-from app.rdf.formats import RdfFormat
+from app.rdf.formats import RdfFormat, serialize
 from app.seeds import CollectionFiles, discover, fingerprint
 
 SNAPSHOT_FORMAT = 1
@@ -209,14 +209,10 @@ class Snapshot:
         graphs = self._graphs(collection)
         if fmt.quads:
             quads = (q for g in graphs for q in self.store.quads_for_pattern(None, None, None, g))
-            return ox.serialize(quads, format=fmt.oxigraph, prefixes=PREFIXES) or b""
-        if len(graphs) == 1:
-            return (
-                self.store.dump(format=fmt.oxigraph, from_graph=graphs[0], prefixes=PREFIXES) or b""
-            )
+            return serialize(quads, fmt)
         triples = self.store.query(_UNION_QUERY, default_graph=graphs)
         assert isinstance(triples, ox.QueryTriples)
-        return ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+        return serialize(triples, fmt)
 
     @property
     def collection_graphs(self) -> list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]:

@@ -65,3 +65,12 @@ def corpus_server(corpus_dir: Path) -> Iterator[str]:
 
     with running([corpus_dir], "--query-timeout", "3") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def fixture_server() -> Iterator[str]:
+    """The service over small collections in ``tests/fixtures``, one with an awkward name."""
+    from tests.server import running
+
+    with running([FIXTURES / "names" / "my study #1 %é", FIXTURES / "notes" / "platform"]) as url:
+        yield url

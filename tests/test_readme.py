@@ -18,6 +18,18 @@ def test_readme_opens_with_two_commands() -> None:
     assert "pip install" in test
 
 
+def test_serving_and_testing_use_separate_environments() -> None:
+    """The tests reinstall the package editable; in the serving environment that would remove
+    the installed templates from under a running service."""
+    serve, test = _commands()
+    serve_env = serve.split("python3 -m venv ", 1)[1].split()[0]
+    test_env = test.split("python3 -m venv ", 1)[1].split()[0]
+    assert serve_env != test_env
+    assert f"{serve_env}/bin/meshkg serve" in serve
+    assert f"{test_env}/bin/pytest" in test
+    assert " -e " not in serve
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text("utf-8").strip().splitlines()
     assert ci[-1].strip() == _commands()[1]

@@ -174,7 +174,9 @@ def test_query_content_type_describe(corpus_server: str) -> None:
             "text/tab-separated-values",
         ),
         ("application/json", "application/json"),
-        ("text/html, */*;q=0.1", "application/sparql-results+json"),
+        # a browser opening a shared query link: the query page, which runs it
+        ("text/html, */*;q=0.1", "text/html"),
+        ("text/html;q=0.5, application/xml", "application/xml"),
     ],
 )
 def test_accept_negotiation(corpus_server: str, accept: str | None, expected: str) -> None:

@@ -17,7 +17,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
-from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.api import errors, read
@@ -25,7 +24,7 @@ from app.api.cache import Answers, Bodies, ResponseCache
 from app.api.engine import LONG_QUERY, QueryPool, StoreOpener, WorkerLimits
 from app.api.fair_share import ClientBudget
 from app.api.observe import AccessLog, Metrics, Observe, Observer
-from app.api.pages import STATIC
+from app.api.pages import STATIC, SWAGGER_UI
 from app.api.routes import api, dumps, meta, resources, sparql
 from app.api.service import Service
 from app.config import Settings
@@ -128,8 +127,10 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
         max_age=86400,
     )
     errors.install(app)
+    # the longer prefix first: Starlette matches mounts in order, and "/static" would take
+    # every "/static/swagger/…" request and answer 404
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -138,7 +139,7 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
             title="meshkg API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger/favicon.png",
         )
 
     app.include_router(sparql.router)

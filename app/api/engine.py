@@ -80,6 +80,7 @@ class QueryRequest:
     named_graphs: tuple[str, ...] | None  # None: every graph
     limit: int
     answer_bytes: int = 1 << 62
+    base_iri: str | None = None  # relative IRIs in the text resolve against it (SPARQL 1.1 4.1.1.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class WorkerStopped(Exception):
 
 def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
     """Evaluate one query and serialise its result (runs in a worker)."""
-    options: dict[str, object] = {}
+    options: dict[str, object] = {"base_iri": req.base_iri}
     if req.default_graphs is None:
         options["use_default_graph_as_union"] = True
     else:

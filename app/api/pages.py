@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -12,6 +13,8 @@ from app import __version__
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
+# Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes), installed with the package
+SWAGGER_UI = Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
 @cache

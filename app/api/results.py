@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 import pyoxigraph as ox
 
-from app.rdf.formats import FORMATS, RdfFormat
+from app.rdf.formats import FORMATS, RdfFormat, serialize
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -30,8 +30,11 @@ XML_RESULTS = "application/sparql-results+xml"
 CSV_RESULTS = "text/csv"
 TSV_RESULTS = "text/tab-separated-values"
 
-SOLUTION_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, "application/json"]
-BOOLEAN_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, "application/json"]
+# Generic JSON and XML get the results formats, labelled as asked: a client that accepts only
+# ``application/xml`` can read SPARQL XML results, and is sent them rather than a 406.
+_GENERIC = {"application/json": JSON_RESULTS, "application/xml": XML_RESULTS}
+SOLUTION_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, *_GENERIC]
+BOOLEAN_TYPES = SOLUTION_TYPES
 GRAPH_TYPES = [f.media_type for f in FORMATS] + ["text/plain"]
 _GRAPH_FORMAT = {f.media_type: f for f in FORMATS} | {
     "text/plain": next(f for f in FORMATS if f.name == "ntriples")
@@ -78,7 +81,8 @@ def solutions(
     variables: Sequence[str], rows: Sequence[Sequence[Term]], media_type: str, cut: Cut | None
 ) -> bytes:
     """SELECT results; ``cut`` is the limit when rows beyond it were left out."""
-    if media_type in (JSON_RESULTS, "application/json"):
+    media_type = _GENERIC.get(media_type, media_type)
+    if media_type == JSON_RESULTS:
         head: dict[str, object] = {"vars": list(variables)}
         doc: dict[str, object] = {"head": head}
         if cut is not None:
@@ -108,7 +112,8 @@ def solutions(
 
 
 def boolean(value: bool, media_type: str) -> bytes:
-    if media_type in (JSON_RESULTS, "application/json"):
+    media_type = _GENERIC.get(media_type, media_type)
+    if media_type == JSON_RESULTS:
         return orjson.dumps({"head": {}, "boolean": value})
     if media_type == XML_RESULTS:
         return (
@@ -122,15 +127,14 @@ def boolean(value: bool, media_type: str) -> bytes:
 
 def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: Cut | None) -> bytes:
     """CONSTRUCT / DESCRIBE results as RDF; a cut graph starts with a comment saying so."""
-    from app.namespaces import PREFIXES
-
     if cut is not None and fmt.name == "jsonld":
         raise CannotCut(fmt.media_type)
     if fmt.quads:
-        quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-        body = ox.serialize(quads, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+        body = serialize(
+            [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples], fmt
+        )
     else:
-        body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES) or b""
+        body = serialize(triples, fmt)
     if cut is None:
         return body
     note = cut.note("triples")

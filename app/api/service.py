@@ -58,6 +58,14 @@ class Service:
             return None
         return self.base + path[len(self.data_path) :]
 
+    def local_prefixes(self) -> list[tuple[str, str]]:
+        """IRI prefixes served here, and the path each is served at (for pages' scripts)."""
+        return [
+            (self.base, self.data_path),
+            (ONTOLOGY_IRI, self.ontology_path),
+            (SHAPES_IRI, self.shapes_path),
+        ]
+
     def path_for_iri(self, iri: str) -> str | None:
         """Where on this service an IRI can be dereferenced, if it is one of ours."""
         base = self.base

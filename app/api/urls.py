@@ -1,4 +1,9 @@
-"""The service's own URLs, written only for hosts it trusts.
+"""The service's own URLs: the one place a path is built, and absolute only for trusted hosts.
+
+Every path the service writes (dumps, API resources, the endpoint) comes from the builders
+below, which percent-encode each name as one path segment: a collection folder named
+``my study #2`` is ``/dumps/my%20study%20%232.ttl``, never a raw space that makes an invalid
+IRI or a ``#`` that cuts the path.
 
 Absolute URLs in answers (a list's ``next`` page, the JSON API's links, the SPARQL endpoint in
 its service description, VoID's dumps) were written from the request's ``Host`` header, which
@@ -11,7 +16,30 @@ names it by the address it listens on instead.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fastapi import Request
+
+from app.iris import segment
+from app.rdf.formats import RdfFormat
+
+SPARQL = "/sparql"
+DUMPS = "/dumps"
+
+
+@lru_cache(maxsize=1 << 16)  # a body of hundreds of items names the same few paths again
+def _segment(name: str) -> str:
+    return segment(name)
+
+
+def dump(collection: str | None, fmt: RdfFormat) -> str:
+    """The path of a dump: all collections, or one."""
+    return f"{DUMPS}/{_segment(collection) if collection else 'all'}{fmt.extension}"
+
+
+def api(*parts: str) -> str:
+    """The path of a JSON API resource, each part one segment (``/api/codes/my%20study/x``)."""
+    return "/api/" + "/".join(map(_segment, parts))
 
 
 def origin(request: Request) -> str:

@@ -7,9 +7,13 @@ this table without paying for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+
+from app.namespaces import PREFIXES
+from app.rdf import jsonld
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +43,13 @@ BY_EXTENSION = {f.extension: f for f in FORMATS}
 def for_extension(extension: str) -> RdfFormat:
     """The format of an output file name's extension; raises ``KeyError`` if unknown."""
     return BY_EXTENSION[extension.lower()]
+
+
+def serialize(statements: Iterable[ox.Triple] | Iterable[ox.Quad], fmt: RdfFormat) -> bytes:
+    """``statements`` in ``fmt``, with the project's prefixes (JSON-LD: as its ``@context``).
+
+    Every RDF answer, dump and file is written here, so each format reads the same everywhere.
+    """
+    if fmt.name == "jsonld":
+        return jsonld.write(statements)
+    return ox.serialize(statements, format=fmt.oxigraph, prefixes=PREFIXES) or b""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from app import __version__
-from app.api import read
+from app.api import read, urls
 from app.api.errors import ApiError, NotFound
 from app.api.negotiation import choose
 from app.api.service import Service, ServiceDep
@@ -334,7 +334,7 @@ class Out:
         return self.service.path_for_iri(iri) if iri else None
 
     def api(self, *parts: str) -> str:
-        return self.root + "/api/" + "/".join(map(_segment, parts))
+        return self.root + urls.api(*parts)
 
     def concept(self, iri: str | None) -> Body | None:
         if iri is None:
@@ -604,9 +604,6 @@ def _respond(request: Request, body: Body) -> Response:
     if media == JSONLD:
         body = {"@context": origin(request) + CONTEXT_PATH, **body}
     return Response(orjson.dumps(body), media_type=media, headers={"Vary": "Accept"})
-
-
-_segment = lru_cache(maxsize=1 << 16)(segment)
 
 
 def _page(request: Request, items: Sequence[object], total: int, limit: int, offset: int) -> Body:

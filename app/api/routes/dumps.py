@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.api import urls
 from app.api.errors import NotFound
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -29,7 +30,7 @@ def _listing(service: Service) -> list[dict[str, object]]:
             "format": fmt.name,
             "media_type": fmt.media_type,
             "named_graphs": fmt.quads,
-            "url": f"/dumps/{name or 'all'}{fmt.extension}",
+            "url": urls.dump(name, fmt),
         }
         for name in names
         for fmt in FORMATS

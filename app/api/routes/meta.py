@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import results
+from app.api import results, urls
 from app.api.errors import ApiError, error_body
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -151,16 +151,14 @@ def _void(service: ServiceDep, root: str) -> list[ox.Triple]:
     out = [
         ox.Triple(whole, rdf_type, n(VOID + "Dataset")),
         ox.Triple(whole, n(DCTERMS + "title"), ox.Literal("meshkg: data-mesh practices")),
-        ox.Triple(whole, n(VOID + "sparqlEndpoint"), n(root + "/sparql")),
+        ox.Triple(whole, n(VOID + "sparqlEndpoint"), n(root + urls.SPARQL)),
         ox.Triple(whole, n(VOID + "uriSpace"), ox.Literal(snap.info.base_iri)),
         ox.Triple(whole, n(VOID + "vocabulary"), n(PREFIXES["mk"])),
         ox.Triple(
             whole, n(VOID + "triples"), ox.Literal(str(snap.info.triples), datatype=_INTEGER)
         ),
     ]
-    out += [
-        ox.Triple(whole, n(VOID + "dataDump"), n(f"{root}/dumps/all{f.extension}")) for f in FORMATS
-    ]
+    out += [ox.Triple(whole, n(VOID + "dataDump"), n(root + urls.dump(None, f))) for f in FORMATS]
     out += _partitions(service, whole, None)
     for info in snap.info.collections:
         subset = n(info.graph)
@@ -168,13 +166,13 @@ def _void(service: ServiceDep, root: str) -> list[ox.Triple]:
             ox.Triple(whole, n(VOID + "subset"), subset),
             ox.Triple(subset, rdf_type, n(VOID + "Dataset")),
             ox.Triple(subset, n(DCTERMS + "title"), ox.Literal(info.title or info.name)),
-            ox.Triple(subset, n(VOID + "sparqlEndpoint"), n(root + "/sparql")),
+            ox.Triple(subset, n(VOID + "sparqlEndpoint"), n(root + urls.SPARQL)),
             ox.Triple(
                 subset, n(VOID + "triples"), ox.Literal(str(info.triples), datatype=_INTEGER)
             ),
         ]
         out += [
-            ox.Triple(subset, n(VOID + "dataDump"), n(f"{root}/dumps/{info.name}{f.extension}"))
+            ox.Triple(subset, n(VOID + "dataDump"), n(root + urls.dump(info.name, f)))
             for f in FORMATS
         ]
         out += _partitions(service, subset, info.name)
@@ -188,9 +186,12 @@ def _partitions(
     out = []
     counts = service.snapshot.class_counts(collection)
     total = 0
+    # blank node labels from positions, not names: a collection's name need not be a valid label
+    names = [c.name for c in service.snapshot.info.collections]
+    scope = 0 if collection is None else 1 + names.index(collection)
     for index, (curie, count) in enumerate(counts.items()):
         total += count
-        part = ox.BlankNode(f"{collection or 'all'}-class-{index}")
+        part = ox.BlankNode(f"d{scope}-class-{index}")
         prefix, _, local = curie.partition(":")
         iri = PREFIXES[prefix] + local if prefix in PREFIXES else curie
         out += [

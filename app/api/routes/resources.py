@@ -29,7 +29,7 @@ from starlette.routing import Match
 
 from app import __version__
 from app.api import describe as d
-from app.api import results
+from app.api import results, urls
 from app.api.errors import error_response
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -177,14 +177,12 @@ async def home(request: Request, service: ServiceDep) -> Response:
             "page": root + (service.path_for_iri(c.graph) or ""),
             "triples": c.triples,
             "sources": c.sources,
-            "dumps": {
-                f.name: f"{root}/dumps/{quote(c.name, safe='')}{f.extension}" for f in FORMATS
-            },
+            "dumps": {f.name: root + urls.dump(c.name, f) for f in FORMATS},
         }
         for c in info.collections
     ]
     links = {
-        "sparql": f"{root}/sparql",
+        "sparql": root + urls.SPARQL,
         "api_docs": f"{root}/docs",
         "openapi": f"{root}/openapi.json",
         "void": f"{root}/.well-known/void",
@@ -362,7 +360,7 @@ def _page(
         ],
         describe_query=query,
         describe_href=f"{root}/sparql?query={quote(query, safe='')}",
-        sparql_href=f"{root}/sparql",
+        sparql_href=root + urls.SPARQL,
         collection=_collection_of(service, page.iri, root),
         href=maker.href,
         prefixes=PREFIXES,

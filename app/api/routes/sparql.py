@@ -14,14 +14,14 @@ import asyncio
 import math
 import time
 from collections import Counter
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urljoin
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from app.api import results
+from app.api import results, urls
 from app.api.engine import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
 from app.api.errors import ApiError, error_response, mark
 from app.api.fair_share import OverBudget, Slot
@@ -181,7 +181,21 @@ async def sparql(request: Request) -> Response:
         if request.method == "POST":
             raise ApiError(400, "no-query", "the request holds no query")
         return _describe(request, service)
+    if request.method == "GET" and _wants_page(request):
+        # a browser opening a shared query link: the query page, which runs it and shows it
+        return _page(request, service, queries[0], run=True)
     return await _answer(request, service, queries[0], params)
+
+
+# every answer format, then the page: a tie (no Accept, */*) goes to an answer format
+_ANSWER_OR_PAGE = [
+    *dict.fromkeys([*results.SOLUTION_TYPES, *results.GRAPH_TYPES]),
+    "text/html",
+]
+
+
+def _wants_page(request: Request) -> bool:
+    return choose(request.headers.get("accept"), _ANSWER_OR_PAGE) == "text/html"
 
 
 # A text longer than this is read on a thread: the event loop goes on answering meanwhile.
@@ -273,6 +287,7 @@ async def _evaluate(
         named,
         settings.result_limit,
         settings.answer_mb * 1024 * 1024,
+        service.base,
     )
     retry = {"Retry-After": str(math.ceil(service.pool.timeout))}
     started = time.perf_counter()
@@ -354,6 +369,7 @@ def _respond(request: Request, shape: QueryShape, result: QueryResult) -> Respon
 _GRAPH_TWINS = {
     "application/sparql-results+xml": "application/rdf+xml",
     "application/sparql-results+json": "application/ld+json",
+    "application/xml": "application/rdf+xml",
 }
 
 
@@ -371,14 +387,17 @@ def _dataset(
     named_uris = params.get("named-graph-uri", [])
     _check_once(default_uris, "default-graph-uri")
     _check_once(named_uris, "named-graph-uri")
-    _check_once(list(shape.from_graphs), "FROM")
-    _check_once(list(shape.from_named), "FROM NAMED")
+    # a FROM IRI without a BASE of its own resolves as the engine resolves it: against ours
+    from_graphs = [urljoin(service.base, g) for g in shape.from_graphs]
+    from_named = [urljoin(service.base, g) for g in shape.from_named]
+    _check_once(from_graphs, "FROM")
+    _check_once(from_named, "FROM NAMED")
     if default_uris or named_uris:
         _check_known(known, [*default_uris, *named_uris], "default-graph-uri/named-graph-uri")
         return tuple(default_uris), tuple(named_uris)
-    if shape.from_graphs or shape.from_named:
-        _check_known(known, [*shape.from_graphs, *shape.from_named], "FROM")
-        return tuple(shape.from_graphs), tuple(shape.from_named)
+    if from_graphs or from_named:
+        _check_known(known, [*from_graphs, *from_named], "FROM")
+        return tuple(from_graphs), tuple(from_named)
     return None, None
 
 
@@ -413,24 +432,33 @@ def _describe(request: Request, service: Service) -> Response:
     media = choose(request.headers.get("accept"), _DESCRIPTION_TYPES)
     if media is None:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(_DESCRIPTION_TYPES))
-    endpoint = absolute_origin(request) + request.url.path
     if media == "text/html":
-        return HTMLResponse(
-            render(
-                "query.html",
-                request,
-                title="SPARQL query",
-                endpoint=endpoint,
-                graphs=service.snapshot.graph_names,
-                limit=service.settings.result_limit,
-                timeout=service.pool.timeout,
-                example=_EXAMPLE,
-            ),
-            headers={"Vary": "Accept"},
-        )
+        return _page(request, service, _EXAMPLE, run=False)
+    endpoint = absolute_origin(request) + request.url.path
     fmt = results.graph_format(media)
     body = results.graph(_description(service, endpoint), fmt, None)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+def _page(request: Request, service: Service, query: str, run: bool) -> HTMLResponse:
+    """The query page, holding ``query``; ``run``: it runs the query once loaded."""
+    root = str(request.scope.get("root_path", ""))
+    return HTMLResponse(
+        render(
+            "query.html",
+            request,
+            title="SPARQL query",
+            endpoint=absolute_origin(request) + request.url.path,
+            action=root + urls.SPARQL,
+            graphs=service.snapshot.graph_names,
+            limit=service.settings.result_limit,
+            timeout=service.pool.timeout,
+            query=query,
+            run=run,
+            local=[[prefix, root + path] for prefix, path in service.local_prefixes()],
+        ),
+        headers={"Vary": "Accept"},
+    )
 
 
 _EXAMPLE = """PREFIX mk: <https://w3id.org/meshkg/ontology#>

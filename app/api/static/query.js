@@ -4,12 +4,27 @@
   var form = document.getElementById("query-form");
   var status = document.getElementById("status");
   var result = document.getElementById("result");
+  // [IRI prefix, path it is served at here]: an IRI of this service links to its page here
+  var local = JSON.parse(form.getAttribute("data-local") || "[]");
+
+  function localHref(iri) {
+    for (var i = 0; i < local.length; i++) {
+      var prefix = local[i][0], rest = iri.slice(prefix.length);
+      if (iri.indexOf(prefix) === 0 &&
+          (/[\/#]$/.test(prefix) || rest === "" || rest.charAt(0) === "#")) {
+        return local[i][1] + rest;
+      }
+    }
+    return null;
+  }
 
   function cell(term) {
     if (!term) { return document.createTextNode(""); }
     if (term.type === "uri") {
       var a = document.createElement("a");
-      a.href = term.value;
+      var here = localHref(term.value);
+      a.href = here === null ? term.value : here;
+      a.title = term.value;
       a.textContent = term.value;
       return a;
     }
@@ -34,11 +49,13 @@
     return t;
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
+  function run() {
     var accept = document.getElementById("accept").value;
+    var query = document.getElementById("query").value;
     var body = new URLSearchParams();
-    body.set("query", document.getElementById("query").value);
+    body.set("query", query);
+    // the address bar now names this query: a link that opens this page and runs it
+    history.replaceState(null, "", location.pathname + "?" + body.toString());
     status.textContent = "running…";
     status.className = "";
     result.innerHTML = "";
@@ -79,5 +96,11 @@
       status.textContent = String(error);
       status.className = "error";
     });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    run();
   });
+  if (form.getAttribute("data-run")) { run(); }
 }());
