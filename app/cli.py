@@ -195,7 +195,7 @@ def build_command(
     built = _build(seeds, settings)
     snap = store(built, store_path)
     if store_path is not None:  # kept in the snapshot, so a service reopening it answers at once
-        from app.api.read import tables
+        from app.read.lookup import tables
 
         started = time.perf_counter()
         tables(snap)
@@ -595,7 +595,7 @@ def serve_command(
     """Serve the graph of SEEDS: SPARQL, JSON API, linked data and dumps (read-only)."""
     from app.api.app import create_app
     from app.api.server import run
-    from app.store import reopen
+    from app.store.snapshot import reopen
 
     seeds = seeds or [Path("seeds")]
     settings = _settings(base_iri, set_aside, workers)

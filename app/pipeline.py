@@ -30,7 +30,7 @@ from app.parse.decode import decode_bytes
 from app.rdf.mapping import Triple, collection_triples
 from app.rdf.oxigraph import Converter, ontology_quads
 from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
-from app.store import CollectionInfo, Snapshot, SnapshotInfo, reopen, snapshot_key
+from app.store.snapshot import CollectionInfo, Snapshot, SnapshotInfo, reopen, snapshot_key
 from app.validate import GraphSource, Report, Validation, ValidationGraph
 from app.vocab import uri
 

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from app.model import CodeKind, Collection, Corpus, Severity
-from app.store import Snapshot
+from app.store.snapshot import Snapshot
 
 
 @dataclass(slots=True)

@@ -48,10 +48,10 @@ from rdflib import Dataset, Graph
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.api.optional_plan import per_row_optionals  # noqa: E402
 from app.namespaces import PREFIXES  # noqa: E402
 from app.pipeline import build, store  # noqa: E402
 from app.rdf.formats import BY_EXTENSION  # noqa: E402
+from app.sparql.plan import per_row_optionals  # noqa: E402
 from bench.scale import corpus_for  # noqa: E402
 from bench.workload import Query, workload  # noqa: E402
 
@@ -223,7 +223,7 @@ def as_served(queries: list[Query]) -> Iterator[tuple[Query, str, str]]:
     """Each query as written, then, where the service rewrites it, as Oxigraph gets it there.
 
     The engines are compared on the text as written; the second row shows what the service's
-    per-row OPTIONAL (``app/api/optional_plan.py``) makes of Oxigraph's time. rdflib runs the
+    per-row OPTIONAL (``app/sparql/plan.py``) makes of Oxigraph's time. rdflib runs the
     text as written in both rows (it has no LATERAL), and the answers are compared as usual.
     """
     for query in queries:

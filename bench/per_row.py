@@ -2,7 +2,7 @@
 
     python bench/per_row.py [--scales 1 10] [--repeat 5] [--json bench/out/per_row.json]
 
-The per-row form (``app/api/optional_plan.py``) pays most when the rows before the group are
+The per-row form (``app/sparql/plan.py``) pays most when the rows before the group are
 few and the group alone is large, as in ``forces_of_practice``. This script also asks where it
 could cost: groups after every quote, impact or code of the graph, so that the group is
 evaluated tens of thousands of times, and a group whose two patterns share no variable. Both
@@ -25,9 +25,9 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.api.optional_plan import per_row_optionals  # noqa: E402
 from app.pipeline import build, store  # noqa: E402
 from app.rdf.formats import BY_EXTENSION  # noqa: E402
+from app.sparql.plan import per_row_optionals  # noqa: E402
 from bench.scale import corpus_for  # noqa: E402
 from bench.workload import PREFIXES, forces_of_practice, pick_solution  # noqa: E402
 

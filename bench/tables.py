@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app import collector  # noqa: E402
-from app.api import tables, tables_file  # noqa: E402
 from app.pipeline import build, store  # noqa: E402
+from app.read import tables, tables_file  # noqa: E402
 from bench.scale import corpus_for  # noqa: E402
 
 

@@ -25,14 +25,14 @@ from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
-from app.api import read
 from app.api.app import create_app
 from app.api.routes import api
 from app.api.routes.api import CONTEXT_FILE
 from app.config import Settings
 from app.model import SourceTypeName
 from app.pipeline import Build, store
-from app.store import Snapshot
+from app.read import lookup
+from app.store.snapshot import Snapshot
 from app.vocab import SOURCE_TYPE_CONCEPT
 
 with warnings.catch_warnings():
@@ -393,7 +393,7 @@ def test_source_type_names_are_the_ontology_s(snapshot: Snapshot) -> None:
     names = set(get_args(SourceTypeName))
     assert names == set(SOURCE_TYPE_CONCEPT)
     for name in names:
-        found = read.concept(read.tables(snapshot), "SourceTypes", name)
+        found = lookup.concept(lookup.tables(snapshot), "SourceTypes", name)
         assert found is not None
         assert found.iri == str(SOURCE_TYPE_CONCEPT[name])
 
@@ -668,7 +668,7 @@ def test_search_finds_what_a_quote_by_quote_scan_finds(
     snapshot: Snapshot, q: str, collection: str | None
 ) -> None:
     """The word index answers as testing each quote on its own would, positions included."""
-    t = read.tables(snapshot)
+    t = lookup.tables(snapshot)
     needle = q.casefold()
     expected_quotes = [
         (quote.iri, quote.text.casefold().find(needle))
@@ -684,8 +684,8 @@ def test_search_finds_what_a_quote_by_quote_scan_finds(
         and "\x00" not in needle
         and any(needle in x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))
     }
-    found = read.search(t, q, collection)
-    hits = read.hits(t, found, 0, len(found))
+    found = lookup.search(t, q, collection)
+    hits = lookup.hits(t, found, 0, len(found))
     assert len(found) == len(expected_quotes) + len(expected_codes)
     assert [(h.quote.iri, h.at) for h in hits if h.quote] == expected_quotes
     assert {h.code.iri for h in hits if h.code} == expected_codes
@@ -699,17 +699,17 @@ def test_search_finds_what_a_quote_by_quote_scan_finds(
 @given(data=st.data())
 def test_search_matches_a_scan_for_any_piece_of_quote_text(snapshot: Snapshot, data: Any) -> None:
     """Any slice of any quote, in any case, across word edges: the index misses nothing."""
-    t = read.tables(snapshot)
+    t = lookup.tables(snapshot)
     quote = data.draw(st.sampled_from(t.quotes))
     start = data.draw(st.integers(0, len(quote.text) - 1))
     piece = quote.text[start : start + data.draw(st.integers(1, 24))]
     q = piece.upper() if data.draw(st.booleans()) else piece
     needle = q.casefold()
-    found = read.search(t, q, None)
+    found = lookup.search(t, q, None)
     expected = [x.iri for x in t.quotes if needle in x.text.casefold()]
     if q == piece:
         assert quote.iri in expected
-    assert [h.quote.iri for h in read.hits(t, found, 0, len(found)) if h.quote] == expected
+    assert [h.quote.iri for h in lookup.hits(t, found, 0, len(found)) if h.quote] == expected
 
 
 def _conforms(model: type[BaseModel], body: Any) -> None:

@@ -16,7 +16,7 @@ from app.parse import read_note, resolve
 from app.pipeline import Build, build, check, read, read_file, store
 from app.rdf.formats import FORMATS, RdfFormat
 from app.seeds import discover
-from app.store import Snapshot
+from app.store.snapshot import Snapshot
 from app.validate import Finding, Report
 from app.vocab import uri
 

@@ -14,15 +14,14 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from app.api import results
-from app.api.engine import (
-    LONG_QUERY,
-    QueryPool,
+from app.sparql import results
+from app.sparql.engine import LONG_QUERY, QueryPool, WorkerLimits
+from app.sparql.request import (
+    Cut,
     QueryRequest,
     QueryResult,
     QueryTimeout,
     ServiceBusy,
-    WorkerLimits,
     WorkerStopped,
 )
 from tests.canary import Canary
@@ -121,7 +120,7 @@ def test_an_answer_past_its_size_is_cut_in_the_worker() -> None:
 
     answer = _with_pool(work)
     assert isinstance(answer, QueryResult)
-    assert answer.cut == results.Cut(5000, "bytes")
+    assert answer.cut == Cut(5000, "bytes")
     assert 0 < answer.count < 200
     assert len(answer.body) < 5000 * 2
 
@@ -229,7 +228,7 @@ def test_workers_without_a_network_guard_are_a_warning_saying_why(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Where the kernel allows no guard, ``auto`` still serves, and says so at start."""
-    from app.api import engine
+    from app.sparql import engine
 
     monkeypatch.setattr(engine, "isolate", lambda method: ())  # forked workers inherit it
     monkeypatch.setattr(engine, "available", lambda: {"netns": "refused", "seccomp": None})

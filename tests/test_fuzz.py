@@ -27,7 +27,7 @@ from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
 from app.pipeline import Build, build, store
 from app.rdf.formats import FORMATS
-from app.store import Snapshot
+from app.store.snapshot import Snapshot
 
 SETTINGS = Settings(base_iri="https://example.org/kg/", workers=1)
 

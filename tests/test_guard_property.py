@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.api.sparql_check import QueryRefused, inspect
+from app.sparql.check import QueryRefused, inspect
 from tests.canary import Canary
 
 _ONE = ox.Literal("1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))

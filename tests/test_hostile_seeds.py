@@ -32,7 +32,7 @@ from app.parse.traces import MAX_STATEMENTS, split_statements
 from app.pipeline import Build, build, read, read_file, store
 from app.rdf.formats import FORMATS
 from app.seeds import MAX_NOTE_BYTES, discover
-from app.store import Snapshot
+from app.store.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = Settings(base_iri="https://example.org/kg/", workers=1)

@@ -1,4 +1,4 @@
-"""A worker isolated by ``app.api.isolation`` cannot reach the network, whatever a query says.
+"""A worker isolated by ``app.sparql.isolation`` cannot reach the network, whatever a query says.
 
 Every check runs in a real forked child (the guards cannot be undone, so never in the test
 process) against real canaries on 127.0.0.1: an HTTP server that counts every connection it
@@ -34,8 +34,8 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from app.api import isolation
-from app.api.isolation import GUARDS, IsolationUnavailable, available, isolate
+from app.sparql import isolation
+from app.sparql.isolation import GUARDS, IsolationUnavailable, available, isolate
 from tests.conftest import ROOT
 
 "x".encode("idna")  # socket.getaddrinfo imports this codec lazily: import it while it can be read

@@ -22,12 +22,12 @@ from markupsafe import escape
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from app.api import describe
 from app.api.app import create_app
 from app.api.routes.resources import OFFERS, canonical_path
 from app.config import Settings
 from app.pipeline import build, store
-from app.store import Snapshot
+from app.read import resource as describe
+from app.store.snapshot import Snapshot
 
 with warnings.catch_warnings():
     # starlette asks for httpx2 at import; the tests' httpx client works the same

@@ -16,9 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.api.engine import QueryRequest, execute
-from app.api.optional_plan import per_row_optionals
-from app.api.sparql_check import MAX_DEPTH
+from app.sparql.check import MAX_DEPTH
+from app.sparql.engine import execute
+from app.sparql.plan import per_row_optionals
+from app.sparql.request import QueryRequest
 
 EX = "http://example.org/"
 PROLOGUE = f"PREFIX : <{EX}>\n"

@@ -26,8 +26,8 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
-from app.api.engine import WorkerLimits, _Worker
-from app.api.sparql_check import inspect
+from app.sparql.check import inspect
+from app.sparql.engine import WorkerLimits, _Worker
 from tests.canary import Canary
 from tests.conftest import ROOT
 from tests.server import from_address, running

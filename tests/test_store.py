@@ -14,7 +14,7 @@ from rdflib import Dataset
 from app.config import Settings
 from app.pipeline import build, open_or_build, store
 from app.rdf.formats import BY_EXTENSION, FORMATS
-from app.store import Snapshot, current_key
+from app.store.snapshot import Snapshot, current_key
 from tests.conftest import ROOT
 
 

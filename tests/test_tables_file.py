@@ -18,13 +18,13 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.api import read, tables, tables_file
 from app.api.app import create_app
-from app.api.tables import Tables
 from app.config import Settings as ServiceSettings
 from app.pipeline import build, store
 from app.rdf.formats import BY_EXTENSION
-from app.store import Snapshot, SnapshotInfo
+from app.read import lookup, tables, tables_file
+from app.read.tables import Tables
+from app.store.snapshot import Snapshot, SnapshotInfo
 from tests.server import free_port
 from tests.test_cli import meshkg
 
@@ -92,17 +92,17 @@ def test_a_reopened_snapshot_reads_its_tables_instead_of_building_them(
     assert stored.directory is not None
     kept = stored.directory / tables_file.FILE
     kept.unlink(missing_ok=True)
-    first = read.tables(stored)  # built, and kept in the snapshot's folder
+    first = lookup.tables(stored)  # built, and kept in the snapshot's folder
     assert kept.is_file()
 
     def no_build(*_: object) -> Tables:
         raise AssertionError("built again")
 
-    monkeypatch.setattr(read, "build", no_build)
+    monkeypatch.setattr(lookup, "build", no_build)
     again = Snapshot.open(stored.directory.parent.parent)
-    assert read.tables(again) == first
-    assert read.tables(again.into_memory()) == first  # a copy in memory keeps its folder
-    found = read.search(read.tables(again), "domain", None)
+    assert lookup.tables(again) == first
+    assert lookup.tables(again.into_memory()) == first  # a copy in memory keeps its folder
+    found = lookup.search(lookup.tables(again), "domain", None)
     assert len(found.quotes) > 0
 
 
@@ -157,7 +157,7 @@ def test_damaged_or_foreign_files_are_not_used_and_are_replaced(
 
     folder = Path(stored.directory or "")
     (folder / tables_file.FILE).write_bytes(good[:1000])
-    made = read._made(stored)  # built again from the store, and the file replaced
+    made = lookup._made(stored)  # built again from the store, and the file replaced
     assert made == built
     assert tables_file.load(folder, stored.info) == built
 
@@ -192,7 +192,7 @@ def test_a_folder_that_cannot_keep_them_still_serves_them(
 ) -> None:
     gone = Snapshot(stored.store, stored.info, tmp_path / "no such folder")
     with caplog.at_level(logging.WARNING, "meshkg.api"):
-        made = read._made(gone)
+        made = lookup._made(gone)
     assert made.sources
     assert "not kept" in caplog.text
 
@@ -256,13 +256,13 @@ def test_the_service_answers_everything_else_while_the_api_tables_are_made(
     """A request for the API waits for the tables off the event loop: SPARQL and /health answer
     meanwhile (at ×100 the corpus, making the tables takes half a minute)."""
     release = threading.Event()
-    build = read.build
+    build = lookup.build
 
     def held_build(store: ox.Store, info: SnapshotInfo) -> Tables:
         release.wait(60)
         return build(store, info)
 
-    monkeypatch.setattr(read, "build", held_build)
+    monkeypatch.setattr(lookup, "build", held_build)
     snapshot = Snapshot(stored.store, stored.info, None)  # no folder: its tables must be made
     server = uvicorn.Server(
         uvicorn.Config(
@@ -289,8 +289,8 @@ def test_the_service_answers_everything_else_while_the_api_tables_are_made(
         release.set()
         codes = api.result()
         assert codes.status_code == 200
-        listed = read.codes(
-            read.tables(snapshot), collection=None, kind=None, q=None, sort="label", order="asc"
+        listed = lookup.codes(
+            lookup.tables(snapshot), collection=None, kind=None, q=None, sort="label", order="asc"
         )
         assert codes.json()["total"] == len(listed) > 100
     finally:

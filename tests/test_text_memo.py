@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.api.optional_plan import per_row_optionals
-from app.api.sparql_check import QueryRefused, inspect
-from app.api.text_memo import by_text
+from app.sparql.check import QueryRefused, inspect
+from app.sparql.plan import per_row_optionals
+from app.sparql.text_memo import by_text
 
 
 def test_a_repeated_text_is_read_once_and_a_long_one_every_time() -> None:

@@ -19,16 +19,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from app import __version__
-from app.api import errors, read
+from app.api import errors
 from app.api.cache import Answers, Bodies, ResponseCache
-from app.api.engine import LONG_QUERY, QueryPool, StoreOpener, WorkerLimits
 from app.api.fair_share import ClientBudget
 from app.api.observe import AccessLog, Metrics, Observe, Observer
 from app.api.pages import STATIC, SWAGGER_UI
 from app.api.routes import api, dumps, meta, resources, sparql
 from app.api.service import Service
 from app.config import Settings
-from app.store import Snapshot
+from app.read import lookup
+from app.sparql.engine import LONG_QUERY, QueryPool, StoreOpener, WorkerLimits
+from app.store.snapshot import Snapshot
 
 DESCRIPTION = """A knowledge graph of data-mesh practices built from grounded-theory field notes:
 which practices address which forces, says who, with what evidence.
@@ -90,7 +91,7 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
         await pool.start()
         # the JSON API's tables are built once per snapshot; building them beside the first
         # requests instead of in the first /api request keeps that request as fast as the rest
-        threading.Thread(target=read.tables, args=(snapshot,), daemon=True).start()
+        threading.Thread(target=lookup.tables, args=(snapshot,), daemon=True).start()
         try:
             yield
         finally:

@@ -17,11 +17,11 @@ import pyoxigraph as ox
 from fastapi import Depends, Request
 
 from app.api.cache import Answers, Bodies
-from app.api.engine import QueryPool
 from app.api.fair_share import ClientBudget
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
-from app.store import Snapshot
+from app.sparql.engine import QueryPool
+from app.store.snapshot import Snapshot
 
 
 @dataclass(slots=True)

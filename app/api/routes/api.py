@@ -6,7 +6,7 @@ the ``href`` where that IRI dereferences on this service and the API ``url`` it 
 The same URL asked for with ``Accept: application/ld+json`` answers the same body plus an
 ``@context`` naming the published, versioned context (``/api/context/v1.jsonld``), which maps
 the keys onto the ontology's terms, so the JSON is also RDF without a second representation to
-keep in step. Reads come from :mod:`app.api.read`; nothing here talks SPARQL.
+keep in step. Reads come from :mod:`app.read.lookup`; nothing here talks SPARQL.
 """
 
 from __future__ import annotations
@@ -26,11 +26,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from app import __version__
-from app.api import read, urls
+from app.api import urls
 from app.api.errors import ApiError, NotFound
 from app.api.negotiation import choose
 from app.api.service import Service, ServiceDep
-from app.api.tables import (
+from app.api.urls import here, origin
+from app.iris import Minter, segment
+from app.model import SourceTypeName
+from app.read import lookup
+from app.read.tables import (
     MK,
     CodeKind,
     CodeRow,
@@ -42,9 +46,6 @@ from app.api.tables import (
     SourceSort,
     Tables,
 )
-from app.api.urls import here, origin
-from app.iris import Minter, segment
-from app.model import SourceTypeName
 
 JSON = "application/json"
 JSONLD = "application/ld+json"
@@ -53,7 +54,7 @@ CONTEXT_FILE = Path(__file__).resolve().parent.parent / "static" / "context-v1.j
 CONTEXT_PATH = "/api/context/v1.jsonld"
 
 T = TypeVar("T")
-Detail = TypeVar("Detail", read.SourceDetail, read.CodeDetail)
+Detail = TypeVar("Detail", lookup.SourceDetail, lookup.CodeDetail)
 R = TypeVar("R", SourceRow, CodeRow)
 
 # --- response models ------------------------------------------------------------------------------
@@ -429,7 +430,7 @@ class Out:
             "end_line": q.end_line,
         }
 
-    def source_detail(self, d: read.SourceDetail) -> Body:
+    def source_detail(self, d: lookup.SourceDetail) -> Body:
         body = self.source_item(d.row)
         body.update(
             header=self.record("header", d.header),
@@ -521,7 +522,7 @@ class Out:
         )
         return body
 
-    def code_detail(self, d: read.CodeDetail) -> Body:
+    def code_detail(self, d: lookup.CodeDetail) -> Body:
         facts = d.facts
         body = self.code_item(d.row)
         body.update(
@@ -553,7 +554,7 @@ class Out:
         )
         return body
 
-    def hit(self, h: read.Hit, length: int) -> Body | orjson.Fragment:
+    def hit(self, h: lookup.Hit, length: int) -> Body | orjson.Fragment:
         if h.code is not None:
             return self.kept("code hit", h.code, self.code_hit)
         assert h.quote is not None
@@ -565,7 +566,7 @@ class Out:
             url=self.api("collections", q.collection, "sources", q.source_id),
             type="quote",
             collection=q.collection,
-            snippet=read.snippet(q.text, h.at, length),
+            snippet=lookup.snippet(q.text, h.at, length),
             source=self.kept("source ref", self.tables.source_by_iri[q.source], self.source_ref),
             line=q.line,
         )
@@ -590,9 +591,9 @@ async def _out(request: Request, service: Service) -> Out:
     """What writes the answer, with the snapshot's tables: waited for off the event loop while
     they are made (half a minute at ×100 the corpus), so that SPARQL and everything else is
     answered meanwhile."""
-    tables = read.ready(service.snapshot)
+    tables = lookup.ready(service.snapshot)
     if tables is None:
-        tables = await run_in_threadpool(read.tables, service.snapshot)
+        tables = await run_in_threadpool(lookup.tables, service.snapshot)
     return Out(origin(request), service, tables)
 
 
@@ -630,7 +631,7 @@ Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (1–500)
 MAX_OFFSET = 2**53 - 1
 """The largest integer every JSON reader keeps exactly: a page echoes its offset back."""
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
-Order = Annotated[read.Order, Query(description="Sort direction.")]
+Order = Annotated[lookup.Order, Query(description="Sort direction.")]
 CollectionParam = Annotated[
     str | None, Query(max_length=200, description="Only this collection (e.g. data-as-a-product).")
 ]
@@ -756,11 +757,11 @@ async def sources(
 ) -> Response:
     coll = _filter(service, collection)
     out = await _out(request, service)
-    concept = read.concept(out.tables, "SourceTypes", type) if type is not None else None
+    concept = lookup.concept(out.tables, "SourceTypes", type) if type is not None else None
     if type is not None and concept is None:
         rows: list[SourceRow] = []  # a type the loaded ontology does not define
     else:
-        rows = read.sources(
+        rows = lookup.sources(
             out.tables,
             collection=coll,
             q=q,
@@ -792,7 +793,7 @@ async def _one(
 
 
 async def source(request: Request) -> Response:
-    return await _one(request, "source", read.source, Out.source_detail)
+    return await _one(request, "source", lookup.source, Out.source_detail)
 
 
 # The two detail routes are plain Starlette routes: they read only their path, and FastAPI's
@@ -822,13 +823,13 @@ async def _codes(
     kind: CodeKind | None,
     q: str | None,
     sort: CodeSort,
-    order: read.Order,
+    order: lookup.Order,
     limit: int,
     offset: int,
 ) -> Response:
     coll = _filter(service, collection)
     out = await _out(request, service)
-    rows = read.codes(out.tables, collection=coll, kind=kind, q=q, sort=sort, order=order)
+    rows = lookup.codes(out.tables, collection=coll, kind=kind, q=q, sort=sort, order=order)
     items = [out.kept("code", c, out.code_item) for c in rows[offset : offset + limit]]
     return _respond(request, _page(request, items, len(rows), limit, offset))
 
@@ -906,7 +907,7 @@ for _kind in ("practice", "pattern", "force", "decision"):
 
 
 async def code(request: Request) -> Response:
-    return await _one(request, "code", read.code, Out.code_detail)
+    return await _one(request, "code", lookup.code, Out.code_detail)
 
 
 router.routes.append(
@@ -945,6 +946,6 @@ async def search(
     """Codes first (by collection and identifier), then quotes (by source and position)."""
     coll = _filter(service, collection)
     out = await _out(request, service)
-    found = read.search(out.tables, q, coll)
-    items = [out.hit(h, len(q)) for h in read.hits(out.tables, found, offset, offset + limit)]
+    found = lookup.search(out.tables, q, coll)
+    items = [out.hit(h, len(q)) for h in lookup.hits(out.tables, found, offset, offset + limit)]
     return _respond(request, _page(request, items, len(found), limit, offset))

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import results, urls
+from app.api import urls
 from app.api.errors import ApiError, error_body
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -23,6 +23,7 @@ from app.api.urls import absolute_origin
 from app.bundled import ontology_path, shapes_path
 from app.namespaces import ONTOLOGY_IRI, PREFIXES, SHAPES_IRI
 from app.rdf.formats import FORMATS
+from app.sparql import results
 
 router = APIRouter(tags=["service"])
 

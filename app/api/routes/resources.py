@@ -28,8 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match
 
 from app import __version__
-from app.api import describe as d
-from app.api import results, urls
+from app.api import urls
 from app.api.errors import error_response
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -37,6 +36,8 @@ from app.api.service import Service, ServiceDep
 from app.api.urls import absolute_origin
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
 from app.rdf.formats import FORMATS, RdfFormat
+from app.read import resource as d
+from app.sparql import results
 
 router = APIRouter(include_in_schema=False)
 

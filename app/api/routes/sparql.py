@@ -21,17 +21,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from app.api import results, urls
-from app.api.engine import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
+from app.api import urls
 from app.api.errors import ApiError, error_response, mark
 from app.api.fair_share import OverBudget, Slot
 from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.service import Service
-from app.api.sparql_check import QueryRefused, QueryShape, inspect, locate
 from app.api.urls import absolute_origin
 from app.namespaces import PREFIXES
 from app.rdf.formats import FORMATS
+from app.sparql import results
+from app.sparql.check import QueryRefused, QueryShape, inspect, locate
+from app.sparql.request import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
 
 router = APIRouter(tags=["SPARQL"])
 

@@ -12,7 +12,7 @@ inherited at fork), and each bounded the way only a process can be:
   store is open (``RLIMIT_AS``); an allocation past it fails, Oxigraph aborts the process,
   and the client is told the query ran past the memory limit;
 * **network**: before it opens the store a worker makes outgoing connections impossible for
-  itself (:mod:`app.api.isolation`), whatever a query asks for;
+  itself (:mod:`app.sparql.isolation`), whatever a query asks for;
 * **stack**: a query is evaluated on a thread with a large stack (address space, not memory,
   until used), so the engine's parser and planner, which recurse once per level of a query's
   structure, run out of neither for anything the text check lets through;
@@ -51,9 +51,17 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from app.api import results
-from app.api.isolation import IsolationUnavailable, available, isolate
-from app.api.optional_plan import per_row_optionals
+from app.sparql import results
+from app.sparql.isolation import IsolationUnavailable, available, isolate
+from app.sparql.plan import per_row_optionals
+from app.sparql.request import (
+    Cut,
+    QueryRequest,
+    QueryResult,
+    QueryTimeout,
+    ServiceBusy,
+    WorkerStopped,
+)
 
 StoreOpener = Callable[[], ox.Store]
 log = logging.getLogger("meshkg.engine")
@@ -72,57 +80,11 @@ _CRASHED = 70  # its exit code when its serving thread ended on an unforeseen er
 
 
 @dataclass(frozen=True, slots=True)
-class QueryRequest:
-    text: str
-    form: str  # SELECT | ASK | CONSTRUCT | DESCRIBE
-    media_type: str
-    default_graphs: tuple[str, ...] | None  # None: the union of all graphs
-    named_graphs: tuple[str, ...] | None  # None: every graph
-    limit: int
-    answer_bytes: int = 1 << 62
-    base_iri: str | None = None  # relative IRIs in the text resolve against it (SPARQL 1.1 4.1.1.1)
-
-
-@dataclass(frozen=True, slots=True)
-class QueryResult:
-    status: int
-    body: bytes = b""
-    media_type: str | None = None
-    cut: results.Cut | None = None  # the limit, when the result was cut there
-    count: int = 0
-    code: str = ""
-    message: str = ""
-    seconds: float = 0.0  # the time it ran in its worker (waiting for one not included)
-
-
-@dataclass(frozen=True, slots=True)
 class WorkerLimits:
     """What every worker is held to besides the time limit."""
 
     isolation: str = "auto"  # auto | netns | seccomp
     memory_bytes: int = 1 << 30
-
-
-class QueryTimeout(Exception):
-    """The query ran past the time limit; its worker was replaced."""
-
-    def __init__(self, waited: float, ran: float) -> None:
-        super().__init__(f"waited {waited:.2f} s, ran {ran:.2f} s")
-        self.waited = waited
-        self.ran = ran
-
-
-class ServiceBusy(Exception):
-    """No worker became free within the time limit."""
-
-
-class WorkerStopped(Exception):
-    """The worker evaluating the query stopped; ``reason`` says why, as a stable code."""
-
-    def __init__(self, reason: str, detail: str, ran: float = 0.0) -> None:
-        super().__init__(detail)
-        self.reason = reason  # memory-limit | worker-crashed | store-unavailable
-        self.ran = ran  # seconds the query had run in its worker
 
 
 def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
@@ -134,7 +96,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
         options["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs]
     if req.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
-    cut: results.Cut | None = None
+    cut: Cut | None = None
     try:
         answer = _query(store, req.text, options)
         if isinstance(answer, ox.QueryBoolean):
@@ -175,16 +137,16 @@ T = TypeVar("T")
 
 def _gather(
     items: Iterable[T], into: list[T], req: QueryRequest, size_of: Callable[[T], int]
-) -> results.Cut | None:
+) -> Cut | None:
     """Take items while both limits allow; the cut that applied, if one did."""
     budget = req.answer_bytes
     size = 0
     for item in items:
         if len(into) == req.limit:
-            return results.Cut(req.limit, "rows")
+            return Cut(req.limit, "rows")
         size += size_of(item)
         if size > budget:
-            return results.Cut(budget, "bytes")
+            return Cut(budget, "bytes")
         into.append(item)
     return None
 

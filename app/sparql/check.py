@@ -21,7 +21,7 @@ grammar the reading follows it: its keywords need no word boundary (``SERVICESIL
 ``SERVICE SILENT`` to it), so any word or prefix holding ``SERVICE`` is refused. A text this
 module cannot read is refused, never passed on. This is the first of two independent guards;
 the second keeps the query workers off the network whatever they evaluate
-(:mod:`app.api.isolation`).
+(:mod:`app.sparql.isolation`).
 
 From the tokens the module also learns the query form, whether it is an update, whether it
 calls ``NOW()``, ``RAND()``, ``UUID()`` or ``STRUUID()`` (whose answers must not be kept),
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin
 
-from app.api.text_memo import by_text
+from app.sparql.text_memo import by_text
 
 MAX_DEPTH = 128
 """Brackets (``(``, ``{``, ``[``) a query may nest; real queries nest a handful."""

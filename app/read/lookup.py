@@ -1,7 +1,7 @@
 """The reads behind the JSON API: lists, search and details, answered from the tables.
 
-The tables (``app.api.tables``) are made once per snapshot; a stored snapshot keeps them in
-its folder (``app.api.tables_file``), so a reopened service reads them back (about 1 s at ×100
+The tables (``app.read.tables``) are made once per snapshot; a stored snapshot keeps them in
+its folder (``app.read.tables_file``), so a reopened service reads them back (about 1 s at ×100
 the corpus) instead of making them again (about 28 s there, from disk).
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app import collector
-from app.api import tables_file
-from app.api.tables import (
+from app.read import tables_file
+from app.read.tables import (
     MK,
     NO_FACTS,
     WORD,
@@ -37,7 +37,7 @@ from app.api.tables import (
     code_row,
     natural,
 )
-from app.store import Snapshot
+from app.store.snapshot import Snapshot
 
 log = logging.getLogger("meshkg.api")
 

@@ -36,8 +36,8 @@ from typing import Any
 
 import orjson
 
-from app.api import tables
-from app.api.tables import (
+from app.read import tables
+from app.read.tables import (
     CODE_KEYS,
     SOURCE_KEYS,
     CodeRow,
@@ -51,7 +51,7 @@ from app.api.tables import (
     Tables,
     Words,
 )
-from app.store import SnapshotInfo, atomic_write
+from app.store.snapshot import SnapshotInfo, atomic_write
 
 FILE = "api-tables"
 _MAGIC = b"meshkg api tables\n"

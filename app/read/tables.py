@@ -25,7 +25,7 @@ import pyoxigraph as ox
 
 from app.iris import split
 from app.namespaces import PREFIXES
-from app.store import SnapshotInfo
+from app.store.snapshot import SnapshotInfo
 
 MK = PREFIXES["mk"]
 DCTERMS = PREFIXES["dcterms"]

@@ -13,17 +13,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 import pyoxigraph as ox
 
 from app.rdf.formats import FORMATS, RdfFormat, serialize
+from app.sparql.request import Cut
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-CUT_LINK = "urn:meshkg:result-cut"
 
 JSON_RESULTS = "application/sparql-results+json"
 XML_RESULTS = "application/sparql-results+xml"
@@ -45,32 +44,6 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
 
 class CannotCut(ValueError):
     """The result is longer than the limit and the format cannot say it was cut."""
-
-
-@dataclass(frozen=True, slots=True)
-class Cut:
-    """The limit a result was cut at: so many rows (or triples), or so many bytes."""
-
-    limit: int
-    unit: str  # "rows" | "bytes"
-
-    @property
-    def link(self) -> str:
-        return (
-            f"{CUT_LINK}?limit={self.limit}"
-            if self.unit == "rows"
-            else f"{CUT_LINK}?bytes={self.limit}"
-        )
-
-    @property
-    def header(self) -> str:
-        """The ``Meshkg-Result-Cut`` header's value."""
-        return f"{self.limit} {self.unit}"
-
-    def note(self, items: str) -> str:
-        if self.unit == "rows":
-            return f"result cut at {self.limit} {items} by the service's result limit"
-        return f"result cut at {self.limit} bytes by the service's answer size limit"
 
 
 def graph_format(media_type: str) -> RdfFormat:

@@ -31,8 +31,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.api.sparql_check import QueryRefused, Token, tokens
-from app.api.text_memo import by_text
+from app.sparql.check import QueryRefused, Token, tokens
+from app.sparql.text_memo import by_text
 
 # what a basic graph pattern is made of, besides terms: triple and list punctuation, paths
 # (without "!": see above)

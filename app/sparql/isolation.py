@@ -4,10 +4,10 @@ Why: Oxigraph evaluates ``SERVICE <http://…>`` by fetching the IRI with its ow
 from inside the process that evaluates the query, and fetches the IRI of an update's ``LOAD``
 the same way (pyoxigraph 0.5 does not dereference ``FROM``/``FROM NAMED`` IRIs, which only
 select among the store's graphs; a later version or another engine might).
-:mod:`app.api.sparql_check` refuses such queries by their text; that is one layer, and a parser
+:mod:`app.sparql.check` refuses such queries by their text; that is one layer, and a parser
 mismatch or a missed form would let a query through it.
 This module is the second, independent layer: a worker process (forked by
-:mod:`app.api.engine`) calls :func:`isolate` once, right after the fork, while it is
+:mod:`app.sparql.engine`) calls :func:`isolate` once, right after the fork, while it is
 single-threaded and before it opens the store, and from then on the kernel refuses it any
 network connection, whatever Oxigraph is asked to do.
 

@@ -1,0 +1,1 @@
+"""Read models: the tables and resource descriptions pages and the JSON API are made from."""

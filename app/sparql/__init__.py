@@ -1,0 +1,1 @@
+"""SPARQL queries: checking their text, planning and evaluating them, writing results."""
