@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-import pyoxigraph as ox
 from rdflib import URIRef
 
 from app import __version__, collector
@@ -28,9 +27,10 @@ from app.model import Collection, Corpus, Note
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
 from app.rdf.mapping import Triple, collection_triples
-from app.rdf.oxigraph import Converter, ontology_quads
 from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
-from app.store.snapshot import CollectionInfo, Snapshot, SnapshotInfo, reopen, snapshot_key
+from app.store.info import CollectionInfo, SnapshotInfo
+from app.store.load import Converter, Quad, holds_iri, ontology_quads
+from app.store.snapshot import Snapshot, reopen, snapshot_key
 from app.validate import GraphSource, Report, Validation, ValidationGraph
 from app.vocab import uri
 
@@ -59,7 +59,8 @@ class Build:
             base = self.settings.base_iri
             with _timed(self.timings, "rdf"), collector.paused():
                 self._triples = {
-                    c.name: list(collection_triples(c, base)) for c in self.corpus.collections
+                    c.name: list(collection_triples(c, base, holds_iri))
+                    for c in self.corpus.collections
                 }
         return self._triples
 
@@ -87,7 +88,7 @@ class Build:
             if self._triples is not None:
                 triples: Iterable[Triple] = self._triples[coll.name]
             else:
-                triples = collection_triples(coll, base)
+                triples = collection_triples(coll, base, holds_iri)
             graph = ValidationGraph(Minter(base, coll.name, uri).collection)
             graph.addN((s, p, o, graph) for s, p, o in triples)
         return graph
@@ -247,7 +248,7 @@ def store(built: Build, root: Path | None = None) -> Snapshot:
     base = built.settings.base_iri
     with _timed(built.timings, "store"), collector.paused():
         converter = Converter(base)
-        all_quads: list[ox.Quad] = []
+        all_quads: list[Quad] = []
         collections = []
         triples = built.triples
         for coll in built.corpus.collections:

@@ -16,7 +16,7 @@ import pytest
 
 from app.sparql import results
 from app.sparql.engine import LONG_QUERY, QueryPool, WorkerLimits
-from app.sparql.request import (
+from app.store.query import (
     Cut,
     QueryRequest,
     QueryResult,

@@ -28,6 +28,7 @@ from app.parse.decode import decode_bytes
 from app.pipeline import Build, build, store
 from app.rdf.formats import FORMATS
 from app.store.snapshot import Snapshot
+from app.store.write import OXIGRAPH
 
 SETTINGS = Settings(base_iri="https://example.org/kg/", workers=1)
 
@@ -55,7 +56,7 @@ def _every_dump_parses(snapshot: Snapshot) -> None:
     for name in [None, *(c.name for c in snapshot.info.collections)]:
         for fmt in FORMATS:
             data = snapshot.serialize(fmt, name)
-            list(ox.parse(data, fmt.oxigraph))
+            list(ox.parse(data, OXIGRAPH[fmt.name]))
             if fmt.name == "rdfxml":
                 ET.fromstring(data)
 

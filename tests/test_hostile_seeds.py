@@ -33,6 +33,7 @@ from app.pipeline import Build, build, read, read_file, store
 from app.rdf.formats import FORMATS
 from app.seeds import MAX_NOTE_BYTES, discover
 from app.store.snapshot import Snapshot
+from app.store.write import OXIGRAPH
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = Settings(base_iri="https://example.org/kg/", workers=1)
@@ -87,7 +88,7 @@ def every_format(snapshot: Snapshot) -> dict[str, bytes]:
     for name in [None, *(c.name for c in snapshot.info.collections)]:
         for fmt in FORMATS:
             data = snapshot.serialize(fmt, name)
-            assert list(ox.parse(data, fmt.oxigraph)), (name, fmt.name)
+            assert list(ox.parse(data, OXIGRAPH[fmt.name])), (name, fmt.name)
             if fmt.name == "rdfxml":
                 ET.fromstring(data)  # expat: strict XML 1.0, refuses what RDF/XML cannot hold
             dumps[f"{name or 'all'}{fmt.extension}"] = data

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.namespaces import PREFIXES
-from app.rdf import jsonld
-from app.rdf.formats import FORMATS, serialize
+from app.rdf.formats import FORMATS
+from app.store import jsonld
+from app.store.write import serialize
 
 JSONLD = next(f for f in FORMATS if f.name == "jsonld")
 NQUADS = next(f for f in FORMATS if f.name == "nquads")

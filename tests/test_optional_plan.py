@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from app.sparql.check import MAX_DEPTH
 from app.sparql.engine import execute
 from app.sparql.plan import per_row_optionals
-from app.sparql.request import QueryRequest
+from app.store.query import QueryRequest
 
 EX = "http://example.org/"
 PROLOGUE = f"PREFIX : <{EX}>\n"

@@ -24,7 +24,8 @@ from app.pipeline import build, store
 from app.rdf.formats import BY_EXTENSION
 from app.read import lookup, tables, tables_file
 from app.read.tables import Tables
-from app.store.snapshot import Snapshot, SnapshotInfo
+from app.store.info import SnapshotInfo
+from app.store.snapshot import Snapshot
 from tests.server import free_port
 from tests.test_cli import meshkg
 
@@ -40,7 +41,7 @@ def stored(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Snapsh
 
 @pytest.fixture(scope="module")
 def built(stored: Snapshot) -> Tables:
-    return tables.build(stored.store, stored.info)
+    return tables.build(stored, stored.info)
 
 
 def _kept(stored: Snapshot, built: Tables, folder: Path) -> Path:
@@ -213,7 +214,7 @@ def test_a_value_json_cannot_hold_is_refused_when_writing(
 
 def test_tables_of_an_empty_graph_round_trip(stored: Snapshot, tmp_path: Path) -> None:
     """No quotes, words or codes: every array section is empty, and still read back."""
-    empty = tables.build(ox.Store(), stored.info)
+    empty = tables.build(Snapshot(ox.Store(), stored.info, None), stored.info)
     assert not empty.quotes
     assert not empty.words.postings
     assert not empty.quoted_for
@@ -247,7 +248,7 @@ def test_build_store_keeps_the_tables(tmp_path: Path) -> None:
     assert kept.stat().st_mode & 0o777 == meta.stat().st_mode & 0o777
     dump = snapshot.dump(BY_EXTENSION[".nt"]).path
     assert dump.stat().st_mode & 0o777 == meta.stat().st_mode & 0o777
-    assert loaded == tables.build(snapshot.store, snapshot.info)
+    assert loaded == tables.build(snapshot, snapshot.info)
 
 
 def test_the_service_answers_everything_else_while_the_api_tables_are_made(

@@ -10,7 +10,6 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import pyoxigraph as ox
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -28,7 +27,8 @@ from app.api.routes import api, dumps, meta, resources, sparql
 from app.api.service import Service
 from app.config import Settings
 from app.read import lookup
-from app.sparql.engine import LONG_QUERY, QueryPool, StoreOpener, WorkerLimits
+from app.sparql.engine import LONG_QUERY, QueryPool, WorkerLimits
+from app.store.embedded import EmbeddedStore
 from app.store.snapshot import Snapshot
 
 DESCRIPTION = """A knowledge graph of data-mesh practices built from grounded-theory field notes:
@@ -39,15 +39,6 @@ which practices address which forces, says who, with what evidence.
 * Data IRIs dereference to HTML or RDF, by `Accept` or by a `.ttl`, `.jsonld`, `.nt`, `.rdf`
   or `.html` suffix; full dumps under `/dumps`; `/` is the home page.
 """
-
-
-def _opener(snapshot: Snapshot) -> StoreOpener:
-    """How a query worker gets its store: its own read-only open, or the forked memory."""
-    if snapshot.on_disk and snapshot.directory is not None:
-        path = str(snapshot.directory / "store")
-        return lambda: ox.Store.read_only(path)
-    store = snapshot.store
-    return lambda: store
 
 
 class _Served(FastAPI):
@@ -67,19 +58,15 @@ class _Served(FastAPI):
 
 def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
     limits = WorkerLimits(settings.worker_isolation, settings.query_mb * 1024 * 1024)
-    pool = QueryPool(_opener(snapshot), settings.query_processes, settings.query_timeout, limits)
+    pool = QueryPool(snapshot.opener(), settings.query_processes, settings.query_timeout, limits)
+    store = EmbeddedStore(snapshot, pool)
     budget = settings.cache_mb * 1024 * 1024
     service = Service(
-        snapshot,
+        store,
         settings,
-        pool,
         Answers(budget),
         Bodies(budget // 4),
-        ClientBudget(
-            settings.client_query_limit,
-            lambda: pool.long_running() >= pool.processes - max(1, pool.processes // 4),
-            LONG_QUERY,
-        ),
+        ClientBudget(settings.client_query_limit, store.crowded, LONG_QUERY),
     )
 
     metrics = Metrics()
@@ -88,10 +75,10 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await pool.start()
+        await store.start()
         # the JSON API's tables are built once per snapshot; building them beside the first
         # requests instead of in the first /api request keeps that request as fast as the rest
-        threading.Thread(target=lookup.tables, args=(snapshot,), daemon=True).start()
+        threading.Thread(target=lookup.tables, args=(store,), daemon=True).start()
         try:
             yield
         finally:

@@ -197,13 +197,13 @@ class _ServiceCollector(Collector):
         self.service = service
 
     def collect(self) -> Iterable[Metric]:
-        pool = self.service.pool
+        status = self.service.store.status()
         restarts = CounterMetricFamily(
             "meshkg_worker_restarts",
             "Query workers stopped and replaced, by reason",
             labels=["reason"],
         )
-        for reason, count in sorted(pool.stats.restarts.items()):
+        for reason, count in sorted(status.restarts.items()):
             restarts.add_metric([reason], count)
         yield restarts
         answers = self.service.answers.stats()
@@ -226,7 +226,7 @@ class _ServiceCollector(Collector):
         running.add_metric([], self.service.clients.running())
         yield running
         workers = GaugeMetricFamily("meshkg_query_workers", "Query worker processes")
-        workers.add_metric([], pool.processes)
+        workers.add_metric([], status.query_processes)
         yield workers
 
 

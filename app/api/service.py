@@ -1,4 +1,4 @@
-"""What every route works with: the snapshot, the settings, the query pool, and path rules.
+"""What every route works with: the graph store, the settings, the caches, and path rules.
 
 Data IRIs are dereferenceable at the path they have under their own host: with the default
 base ``https://w3id.org/meshkg/id/`` the source ``…/id/study/source/s6`` is served at
@@ -13,22 +13,19 @@ from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlsplit
 
-import pyoxigraph as ox
 from fastapi import Depends, Request
 
 from app.api.cache import Answers, Bodies
 from app.api.fair_share import ClientBudget
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
-from app.sparql.engine import QueryPool
-from app.store.snapshot import Snapshot
+from app.store.seam import GraphStore
 
 
 @dataclass(slots=True)
 class Service:
-    snapshot: Snapshot
+    store: GraphStore
     settings: Settings
-    pool: QueryPool
     answers: Answers
     bodies: Bodies
     clients: ClientBudget
@@ -39,18 +36,21 @@ class Service:
     """The URL path data IRIs are served under (``/meshkg/id/`` for the default base)."""
     ontology_path: str = field(init=False)
     shapes_path: str = field(init=False)
+    graphs: list[str] = field(init=False)
+    """The collections' named graphs (the default graph of a query is their union)."""
+    graph_names: list[str] = field(init=False)
+    """Every named graph a query may name: the collections and the ontology."""
 
     def __post_init__(self) -> None:
         # fixed for the service's life, and asked for by nearly every route (by every link of a
         # body: a code's evidence has hundreds)
-        self.base = self.snapshot.info.base_iri
+        info = self.store.info
+        self.base = info.base_iri
+        self.graphs = [c.graph for c in info.collections]
+        self.graph_names = [*self.graphs, ONTOLOGY_IRI]
         self.data_path = urlsplit(self.base).path
         self.ontology_path = urlsplit(ONTOLOGY_IRI).path
         self.shapes_path = urlsplit(SHAPES_IRI).path
-
-    @property
-    def store(self) -> ox.Store:
-        return self.snapshot.store
 
     def iri_for_path(self, path: str) -> str | None:
         """The data IRI a request path names, or ``None`` when it names none."""

@@ -16,10 +16,9 @@ Values shown on a source are the trace's where present, else the header's (see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import pyoxigraph as ox
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
@@ -53,16 +52,15 @@ Triple = tuple[Node, Node, Node]
 _WEB_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 
 
-def _web_iri(url: str) -> bool:
+IriCheck = Callable[[str], bool]
+"""Whether the store can hold a text as an IRI (:func:`app.store.load.holds_iri`): the
+pipeline passes it in, so mapping stays free of any store."""
+
+
+def _web_iri(url: str, holds: IriCheck) -> bool:
     """An http(s) URL that is a valid IRI (``%zz`` or a bracket in the host is not): only then
     is it linked; the text is kept as a literal either way."""
-    if not _WEB_IRI.match(url):
-        return False
-    try:
-        ox.NamedNode(url)
-    except ValueError:
-        return False
-    return True
+    return bool(_WEB_IRI.match(url)) and holds(url)
 
 
 _RECORD_TEXT = {
@@ -75,18 +73,19 @@ _RECORD_TEXT = {
 }
 
 
-def collection_triples(coll: Collection, base: str) -> Iterator[Triple]:
+def collection_triples(coll: Collection, base: str, holds: IriCheck) -> Iterator[Triple]:
     """All triples of one collection (its named graph), each once."""
     seen: set[Triple] = set()
-    for triple in _Mapper(coll, base).triples():
+    for triple in _Mapper(coll, base, holds).triples():
         if triple not in seen:
             seen.add(triple)
             yield triple
 
 
 class _Mapper:
-    def __init__(self, coll: Collection, base: str) -> None:
+    def __init__(self, coll: Collection, base: str, holds: IriCheck) -> None:
         self.coll = coll
+        self.holds = holds
         self.m = Minter(base, coll.name, uri)
         self.notes = {n.file: n for n in coll.notes}
         self.locations: set[URIRef] = set()
@@ -184,7 +183,7 @@ class _Mapper:
             if isinstance(value, str) and prop not in (MK.sourceTypeName, MK.authorTypeName):
                 yield s, prop, Literal(value)
         url = src.preferred("url")
-        if isinstance(url, str) and _web_iri(url):
+        if isinstance(url, str) and _web_iri(url, self.holds):
             yield s, RDFS.seeAlso, URIRef(url)
         stype = src.preferred("source type")
         if isinstance(stype, str) and stype in SOURCE_TYPE_CONCEPT:

@@ -37,43 +37,43 @@ from app.read.tables import (
     code_row,
     natural,
 )
-from app.store.snapshot import Snapshot
+from app.store.seam import GraphReader
 
 log = logging.getLogger("meshkg.api")
 
 # --- the tables ---------------------------------------------------------------------------------
 
-_cache: weakref.WeakKeyDictionary[Snapshot, Tables] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[GraphReader, Tables] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def tables(snapshot: Snapshot) -> Tables:
-    """The snapshot's tables, made on first use (once, even under concurrent requests)."""
-    found = _cache.get(snapshot)
+def tables(graph: GraphReader) -> Tables:
+    """The graph's tables, made on first use (once, even under concurrent requests)."""
+    found = _cache.get(graph)
     if found is None:
         with _lock:
-            found = _cache.get(snapshot)
+            found = _cache.get(graph)
             if found is None:
-                found = _cache[snapshot] = _made(snapshot)
+                found = _cache[graph] = _made(graph)
     return found
 
 
-def ready(snapshot: Snapshot) -> Tables | None:
-    """The snapshot's tables if they are made; never waits (the event loop may ask)."""
-    return _cache.get(snapshot)
+def ready(graph: GraphReader) -> Tables | None:
+    """The graph's tables if they are made; never waits (the event loop may ask)."""
+    return _cache.get(graph)
 
 
-def _made(snapshot: Snapshot) -> Tables:
-    """Read from the snapshot's folder where they were kept, else built (and kept there)."""
-    folder = snapshot.directory
+def _made(graph: GraphReader) -> Tables:
+    """Read from the graph's folder where they were kept, else built (and kept there)."""
+    folder = graph.directory
     with collector.paused():
-        kept = None if folder is None else tables_file.load(folder, snapshot.info)
+        kept = None if folder is None else tables_file.load(folder, graph.info)
         if kept is not None:
             return kept
-        made = build(snapshot.store, snapshot.info)
+        made = build(graph, graph.info)
     if folder is not None:
         try:
-            tables_file.save(made, folder, snapshot.info)
+            tables_file.save(made, folder, graph.info)
         except (OSError, TypeError) as err:  # a read-only folder; a value JSON cannot hold
             log.warning("the API tables of %s are not kept (%s)", folder, err)
     return made

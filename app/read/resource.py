@@ -11,8 +11,8 @@ wants to follow links both ways and to see names rather than IRIs. So a descript
 * one hop of context: the labels and classes of everything it links to, so that a page (or a
   client without a SPARQL endpoint) can name its neighbours.
 
-Everything is read with ``quads_for_pattern`` or with constant queries whose only variable is
-bound through ``substitutions``: no text from a request ever becomes SPARQL text.
+Everything is read through the store seam (:mod:`app.store.seam`): triple patterns, or constant
+queries whose only variable is bound as a value: no text from a request ever becomes SPARQL.
 
 The second half of the module turns a description into what ``resource.html`` renders
 (CURIEs, labels, local links, the evidence quotes); it is here rather than in the route so that
@@ -26,9 +26,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-import pyoxigraph as ox
-
+from app import terms
 from app.namespaces import MK, PREFIXES
+from app.store.seam import GraphReader
+from app.terms import Blank, Iri, Literal, Term, Triple
 
 INBOUND_CAP = 1000
 """Inbound triples a document holds at most: the codebook of a large study has thousands."""
@@ -36,19 +37,19 @@ INBOUND_CAP = 1000
 EVIDENCE_CAP = 1000
 """Evidence quotes a page shows at most (the query asks for one more, to know it cut)."""
 
-RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
-SKOS_PREF_LABEL = ox.NamedNode(PREFIXES["skos"] + "prefLabel")
-DCTERMS_TITLE = ox.NamedNode(PREFIXES["dcterms"] + "title")
-RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
-MK_LABEL = ox.NamedNode(MK + "label")
-MK_OPTION_NAME = ox.NamedNode(MK + "optionName")
-SCHEMA_TEXT = ox.NamedNode(PREFIXES["schema"] + "text")
-DCTERMS_IDENTIFIER = ox.NamedNode(PREFIXES["dcterms"] + "identifier")
-MK_PATH = ox.NamedNode(MK + "path")
-RDFS_COMMENT = ox.NamedNode(PREFIXES["rdfs"] + "comment")
-MK_CODED_IN = ox.NamedNode(MK + "codedIn")
+RDF_TYPE = Iri(PREFIXES["rdf"] + "type")
+SKOS_PREF_LABEL = Iri(PREFIXES["skos"] + "prefLabel")
+DCTERMS_TITLE = Iri(PREFIXES["dcterms"] + "title")
+RDFS_LABEL = Iri(PREFIXES["rdfs"] + "label")
+MK_LABEL = Iri(MK + "label")
+MK_OPTION_NAME = Iri(MK + "optionName")
+SCHEMA_TEXT = Iri(PREFIXES["schema"] + "text")
+DCTERMS_IDENTIFIER = Iri(PREFIXES["dcterms"] + "identifier")
+MK_PATH = Iri(MK + "path")
+RDFS_COMMENT = Iri(PREFIXES["rdfs"] + "comment")
+MK_CODED_IN = Iri(MK + "codedIn")
 _SOURCE_CLASSES = {MK + "Source", MK + "Interview"}
-MK_LINE = ox.NamedNode(MK + "line")
+MK_LINE = Iri(MK + "line")
 _COMPOSED = (
     # (first, joined by, second, then the value of): how a fact with no label reads
     (MK + "solution", " → ", MK + "force", MK + "impactLevel"),
@@ -56,7 +57,7 @@ _COMPOSED = (
     (MK + "decision", ": ", MK + "option", None),
 )
 
-LABEL_PREDICATES: tuple[ox.NamedNode, ...] = (
+LABEL_PREDICATES: tuple[Iri, ...] = (
     SKOS_PREF_LABEL,
     DCTERMS_TITLE,
     RDFS_LABEL,
@@ -75,7 +76,7 @@ SNIPPET = 90
 _XSD_STRING = PREFIXES["xsd"] + "string"
 _RDF_LANG_STRING = PREFIXES["rdf"] + "langString"
 
-Graphs = Sequence[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
+Graphs = Sequence[str]
 
 
 # --- the description ------------------------------------------------------------------------
@@ -85,15 +86,15 @@ Graphs = Sequence[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
 class Description:
     """The triples a data IRI's document holds, grouped by how they relate to the IRI."""
 
-    iri: ox.NamedNode
-    about: list[ox.Triple]
+    iri: Iri
+    about: list[Triple]
     """The IRI as subject."""
-    parts: dict[str, list[ox.Triple]]
+    parts: dict[str, list[Triple]]
     """Each hash IRI under it (``{iri}#…``) with its triples as subject."""
-    inbound: list[ox.Triple]
+    inbound: list[Triple]
     """The IRI or one of its hash IRIs as object, at most :data:`INBOUND_CAP`."""
     inbound_total: int
-    context: list[ox.Triple]
+    context: list[Triple]
     """Labels and classes of the IRIs linked to."""
     labels: dict[str, str] = field(default_factory=dict)
     classes: dict[str, list[str]] = field(default_factory=dict)
@@ -102,7 +103,7 @@ class Description:
     def cut(self) -> bool:
         return self.inbound_total > len(self.inbound)
 
-    def triples(self) -> list[ox.Triple]:
+    def triples(self) -> list[Triple]:
         """Every triple of the document, each once, the IRI's own first."""
         parts = (t for triples in self.parts.values() for t in triples)
         chain = (*self.about, *parts, *self.inbound, *self.context)
@@ -113,30 +114,21 @@ class Description:
         return self.labels.get(iri) or fallback_label(iri, base)
 
 
-def _first(quads: Iterable[ox.Quad]) -> bool:
-    return next(iter(quads), None) is not None
-
-
-def exists(store: ox.Store, graphs: Graphs, iri: str) -> bool:
+def exists(store: GraphReader, graphs: Graphs, iri: str) -> bool:
     """Whether any collection graph has a triple with the IRI as subject or object."""
-    node = ox.NamedNode(iri)
-    return any(
-        _first(store.quads_for_pattern(node, None, None, g))
-        or _first(store.quads_for_pattern(None, None, node, g))
-        for g in graphs
+    node = Iri(iri)
+    return (
+        next(store.match(node, None, None, graphs), None) is not None
+        or next(store.match(None, None, node, graphs), None) is not None
     )
 
 
-def _subject_triples(store: ox.Store, graphs: Graphs, node: ox.NamedNode) -> list[ox.Triple]:
-    out: dict[ox.Triple, None] = {}
-    for g in graphs:
-        for q in store.quads_for_pattern(node, None, None, g):
-            out[q.triple] = None
-    return list(out)
+def _subject_triples(store: GraphReader, graphs: Graphs, node: Iri) -> list[Triple]:
+    return list(dict.fromkeys(store.match(node, None, None, graphs)))
 
 
 def describe(
-    store: ox.Store,
+    store: GraphReader,
     graphs: Graphs,
     iri: str,
     *,
@@ -148,79 +140,75 @@ def describe(
     ``vocabulary`` graphs (the ontology) only lend labels and classes to the terms linked to,
     so that ``mk:Positive`` reads "positive"; they never make an unknown IRI known.
     """
-    node = ox.NamedNode(iri)
+    node = Iri(iri)
     about = _subject_triples(store, graphs, node)
     prefix = iri + "#"
 
     # Inbound links: all are scanned (they are few per IRI, and hash IRIs hide among their
     # subjects), but only the first ``cap`` are kept.
-    inbound: dict[ox.Triple, None] = {}
+    inbound: dict[Triple, None] = {}
     total = 0
     hashes: dict[str, None] = {}
 
-    def take(target: ox.NamedNode) -> None:
+    def take(target: Iri) -> None:
         nonlocal total
-        seen: set[ox.Triple] = set()
-        for g in graphs:
-            for q in store.quads_for_pattern(None, None, target, g):
-                triple = q.triple
-                if triple in seen:
-                    continue
-                seen.add(triple)
-                total += 1
-                if len(inbound) < cap:
-                    inbound[triple] = None
-                subject = triple.subject
-                if isinstance(subject, ox.NamedNode) and subject.value.startswith(prefix):
-                    hashes[subject.value] = None
+        seen: set[Triple] = set()
+        for triple in store.match(None, None, target, graphs):
+            if triple in seen:  # the same triple in two collection graphs
+                continue
+            seen.add(triple)
+            total += 1
+            if len(inbound) < cap:
+                inbound[triple] = None
+            subject = triple.subject
+            if isinstance(subject, Iri) and subject.value.startswith(prefix):
+                hashes[subject.value] = None
 
     take(node)
     if not about and not inbound:
         return None
     for t in about:
-        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(prefix):
+        if isinstance(t.object, Iri) and t.object.value.startswith(prefix):
             hashes[t.object.value] = None
-    parts = {h: _subject_triples(store, graphs, ox.NamedNode(h)) for h in sorted(hashes)}
+    parts = {h: _subject_triples(store, graphs, Iri(h)) for h in sorted(hashes)}
     for h in parts:
-        take(ox.NamedNode(h))
+        take(Iri(h))
 
     kept = list(inbound)
     own = {iri, *parts}
     neighbours: dict[str, None] = {}
     for t in (*about, *(t for ts in parts.values() for t in ts)):
-        if isinstance(t.object, ox.NamedNode) and t.object.value not in own:
+        if isinstance(t.object, Iri) and t.object.value not in own:
             neighbours[t.object.value] = None
     for t in kept:
-        if isinstance(t.subject, ox.NamedNode) and t.subject.value not in own:
+        if isinstance(t.subject, Iri) and t.subject.value not in own:
             neighbours[t.subject.value] = None
 
-    context: dict[ox.Triple, None] = {}
+    context: dict[Triple, None] = {}
     for other in neighbours:
-        other_node = ox.NamedNode(other)
-        for g in (*graphs, *vocabulary):
-            for q in store.quads_for_pattern(other_node, None, None, g):
-                if q.predicate.value in _CONTEXT_PREDICATES:
-                    context[q.triple] = None
+        for t in store.match(Iri(other), None, None, (*graphs, *vocabulary)):
+            if t.predicate.value in _CONTEXT_PREDICATES:
+                context[t] = None
 
     description = Description(node, about, parts, kept, total, list(context))
     _index(description, description.triples())
     return description
 
 
-def _index(description: Description, triples: Iterable[ox.Triple]) -> None:
+def _index(description: Description, triples: Iterable[Triple]) -> None:
     """Fill the labels (best predicate, English or untagged first) and classes of each IRI."""
     best: dict[str, tuple[int, int, str]] = {}
     for t in triples:
-        if not isinstance(t.subject, ox.NamedNode):
+        if not isinstance(t.subject, Iri):
             continue
         subject = t.subject.value
-        if t.predicate == RDF_TYPE and isinstance(t.object, ox.NamedNode):
+        if t.predicate == RDF_TYPE and isinstance(t.object, Iri):
             kinds = description.classes.setdefault(subject, [])
             if t.object.value not in kinds:
                 kinds.append(t.object.value)
             continue
         rank = _LABEL_RANK.get(t.predicate.value)
-        if rank is None or not isinstance(t.object, ox.Literal):
+        if rank is None or not isinstance(t.object, Literal):
             continue
         language = t.object.language
         lang_rank = 0 if language in (None, "en") or str(language).startswith("en-") else 1
@@ -260,8 +248,7 @@ def curie(iri: str) -> str:
 _PREFIX_LINES = "".join(
     f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in ("mk", "dcterms", "schema", "rdf")
 )
-SUBJECT = ox.Variable("subject")
-"""The one variable of the queries below, bound by substitution (it must be projected)."""
+"""``?subject``, the one variable of the queries below, is bound as a value (and projected)."""
 
 _EVIDENCE_QUERY = (
     _PREFIX_LINES
@@ -320,12 +307,12 @@ def _natural(text: str) -> tuple[object, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-def _value(row: ox.QuerySolution, name: str) -> str | None:
-    term = row[name]
-    return term.value if isinstance(term, ox.NamedNode | ox.Literal) else None
+def _value(row: terms.Row, name: str) -> str | None:
+    term = row.get(name)
+    return term.value if isinstance(term, Iri | Literal) else None
 
 
-def _int(row: ox.QuerySolution, name: str) -> int | None:
+def _int(row: terms.Row, name: str) -> int | None:
     value = _value(row, name)
     try:
         return int(value) if value is not None else None
@@ -333,11 +320,8 @@ def _int(row: ox.QuerySolution, name: str) -> int | None:
         return None
 
 
-def _quotes(store: ox.Store, graphs: Graphs, query: str, iri: str) -> list[QuoteRow]:
-    rows = store.query(
-        query, substitutions={SUBJECT: ox.NamedNode(iri)}, default_graph=list(graphs)
-    )
-    assert isinstance(rows, ox.QuerySolutions)
+def _quotes(store: GraphReader, graphs: Graphs, query: str, iri: str) -> list[QuoteRow]:
+    rows = store.select(query, bind={"subject": Iri(iri)}, graphs=graphs)
     found: dict[str, QuoteRow] = {}
     for row in rows:
         quote = _value(row, "quote")
@@ -356,7 +340,7 @@ def _quotes(store: ox.Store, graphs: Graphs, query: str, iri: str) -> list[Quote
     return sorted(found.values(), key=QuoteRow.sort_key)
 
 
-def evidence(store: ox.Store, graphs: Graphs, iri: str) -> tuple[list[QuoteRow], bool]:
+def evidence(store: GraphReader, graphs: Graphs, iri: str) -> tuple[list[QuoteRow], bool]:
     """The quotes coded as a code, impact, option or dependency (``mk:codedIn/mk:evidenceQuote``).
 
     The second value says whether more than :data:`EVIDENCE_CAP` were found and some left out.
@@ -365,7 +349,7 @@ def evidence(store: ox.Store, graphs: Graphs, iri: str) -> tuple[list[QuoteRow],
     return rows[:EVIDENCE_CAP], len(rows) > EVIDENCE_CAP
 
 
-def source_quotes(store: ox.Store, graphs: Graphs, iri: str) -> list[QuoteRow]:
+def source_quotes(store: GraphReader, graphs: Graphs, iri: str) -> list[QuoteRow]:
     """A source's quotes in the order its note has them."""
     return _quotes(store, graphs, _SOURCE_QUOTES_QUERY, iri)
 
@@ -437,17 +421,17 @@ class PageMaker:
         path = self.local(iri)
         return self.root + path if path is not None else None
 
-    def term(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Shown:
-        if isinstance(term, ox.NamedNode):
+    def term(self, term: Term) -> Shown:
+        if isinstance(term, Iri):
             return Shown(self.d.label(term.value, self.base), self.href(term.value), term.value)
-        if isinstance(term, ox.Literal):
+        if isinstance(term, Literal):
             note = None
             if term.language:
                 note = f"@{term.language}"
             elif term.datatype.value not in (_XSD_STRING, _RDF_LANG_STRING):
                 note = curie(term.datatype.value)
             return Shown(term.value, note=note, literal=True)
-        if isinstance(term, ox.BlankNode):
+        if isinstance(term, Blank):
             return Shown(f"_:{term.value}")
         return Shown(str(term))
 
@@ -457,7 +441,7 @@ class PageMaker:
     def kind(self, iri: str) -> Shown:
         return Shown(curie(iri), self.href(iri), self.d.labels.get(iri) or iri)
 
-    def rows(self, triples: Iterable[ox.Triple], skip: set[str]) -> list[Row]:
+    def rows(self, triples: Iterable[Triple], skip: set[str]) -> list[Row]:
         """The IRI's properties, one row per predicate: labels first, then by CURIE."""
         grouped: dict[str, list[Shown]] = {}
         for t in triples:
@@ -470,12 +454,12 @@ class PageMaker:
             for p in order
         ]
 
-    def inbound_rows(self, triples: Iterable[ox.Triple]) -> list[Row]:
+    def inbound_rows(self, triples: Iterable[Triple]) -> list[Row]:
         """What links here, grouped by the linking predicate; each with its class, since a
         source and its two records share one title."""
         grouped: dict[str, list[Shown]] = {}
         for t in triples:
-            if isinstance(t.subject, ox.NamedNode | ox.BlankNode):
+            if isinstance(t.subject, Iri | Blank):
                 shown = self.term(t.subject)
                 kinds = self.d.classes.get(t.subject.value)
                 if kinds:
@@ -490,7 +474,7 @@ class PageMaker:
         """A title for an impact, option or dependency from the names of what it links."""
         values: dict[str, str] = {}
         for t in self.d.about:
-            if isinstance(t.object, ox.NamedNode):
+            if isinstance(t.object, Iri):
                 values.setdefault(t.predicate.value, self.d.label(t.object.value, self.base))
         for first, joiner, second, then in _COMPOSED:
             if first in values and second in values:
@@ -507,12 +491,12 @@ class PageMaker:
             t
             for t in d.inbound
             if t.object == d.iri
-            and not (isinstance(t.subject, ox.NamedNode) and t.subject.value in part_iris)
+            and not (isinstance(t.subject, Iri) and t.subject.value in part_iris)
         ]
         parts = []
         for h, triples in sorted(d.parts.items(), key=lambda kv: _part_key(kv[0], kv[1])):
             anchor = h[len(iri) + 1 :]
-            pointing = [t for t in d.inbound if t.object == ox.NamedNode(h)]
+            pointing = [t for t in d.inbound if t.object == Iri(h)]
             line = _line(triples)
             parts.append(
                 Part(
@@ -540,9 +524,9 @@ class PageMaker:
         )
 
 
-def _line(triples: Iterable[ox.Triple]) -> int | None:
+def _line(triples: Iterable[Triple]) -> int | None:
     for t in triples:
-        if t.predicate == MK_LINE and isinstance(t.object, ox.Literal):
+        if t.predicate == MK_LINE and isinstance(t.object, Literal):
             try:
                 return int(t.object.value)
             except ValueError:
@@ -550,7 +534,7 @@ def _line(triples: Iterable[ox.Triple]) -> int | None:
     return None
 
 
-def _part_key(iri: str, triples: list[ox.Triple]) -> tuple[int, tuple[object, ...]]:
+def _part_key(iri: str, triples: list[Triple]) -> tuple[int, tuple[object, ...]]:
     """Lines in line order (``#L9`` before ``#L10``), other parts after them by name."""
     line = _line(triples)
     return (line, ()) if line is not None else (1 << 30, _natural(iri))

@@ -15,17 +15,17 @@ from __future__ import annotations
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any, Literal
 
-import pyoxigraph as ox
-
+from app import terms
 from app.iris import split
 from app.namespaces import PREFIXES
-from app.store.snapshot import SnapshotInfo
+from app.store.info import SnapshotInfo
+from app.store.seam import GraphReader
 
 MK = PREFIXES["mk"]
 DCTERMS = PREFIXES["dcterms"]
@@ -343,19 +343,19 @@ NO_FACTS: dict[str, list[Fact]] = {role: [] for role in ROLES}
 
 # --- term conversion ---------------------------------------------------------------------------
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
+Term = terms.Term | None
 
 
 def _iri(term: Term) -> str | None:
-    return term.value if isinstance(term, ox.NamedNode) else None
+    return term.value if isinstance(term, terms.Iri) else None
 
 
 def _text(term: Term) -> str | None:
-    return term.value if isinstance(term, ox.Literal) else None
+    return term.value if isinstance(term, terms.Literal) else None
 
 
 def _int(term: Term) -> int | None:
-    if isinstance(term, ox.Literal):
+    if isinstance(term, terms.Literal):
         try:
             return int(term.value)
         except ValueError:
@@ -364,14 +364,14 @@ def _int(term: Term) -> int | None:
 
 
 def _bool(term: Term) -> bool | None:
-    if isinstance(term, ox.Literal) and term.datatype.value == XSD_BOOLEAN:
+    if isinstance(term, terms.Literal) and term.datatype.value == XSD_BOOLEAN:
         return term.value in ("true", "1")
     return None
 
 
 def value(term: Term) -> str | bool | int | None:
     """A literal as JSON would carry it: booleans and integers typed, anything else a string."""
-    if not isinstance(term, ox.Literal):
+    if not isinstance(term, terms.Literal):
         return _iri(term)
     if term.datatype.value == XSD_BOOLEAN:
         return term.value in ("true", "1")
@@ -381,10 +381,8 @@ def value(term: Term) -> str | bool | int | None:
     return term.value
 
 
-def _select(store: ox.Store, query: str) -> Iterable[ox.QuerySolution]:
-    result = store.query(query, use_default_graph_as_union=True)
-    assert isinstance(result, ox.QuerySolutions)
-    return result
+def _select(store: GraphReader, query: str) -> Iterator[terms.Row]:
+    return store.select(query)
 
 
 _DIGITS = re.compile(r"(\d+)")
@@ -420,19 +418,21 @@ def _position(iri: str) -> int:
 # --- building ---------------------------------------------------------------------------------
 
 
-def build(store: ox.Store, info: SnapshotInfo) -> Tables:
+def build(store: GraphReader, info: SnapshotInfo) -> Tables:
     """Every table of the snapshot ``info`` describes, aggregated from its ``store``."""
     names = {c.graph: c.name for c in info.collections}
 
     concepts = {}
     for row in _select(store, _CONCEPTS):
-        iri, scheme = _iri(row["c"]), _iri(row["scheme"])
+        iri, scheme = _iri(row.get("c")), _iri(row.get("scheme"))
         if iri is not None and scheme is not None:
-            concepts[iri] = Concept(iri, scheme, _text(row["label"]), _text(row["notation"]))
+            concepts[iri] = Concept(
+                iri, scheme, _text(row.get("label")), _text(row.get("notation"))
+            )
 
     sources: list[SourceRow] = []
     for row in _select(store, _SOURCES):
-        graph, iri, ident = _iri(row["g"]), _iri(row["s"]), _text(row["id"])
+        graph, iri, ident = _iri(row.get("g")), _iri(row.get("s")), _text(row.get("id"))
         if graph not in names or iri is None or ident is None:
             continue
         sources.append(
@@ -440,26 +440,26 @@ def build(store: ox.Store, info: SnapshotInfo) -> Tables:
                 collection=names[graph],
                 iri=iri,
                 id=ident,
-                title=_text(row["title"]),
-                source_url=_text(row["url"]),
-                tiny_url=_text(row["tiny"]),
-                archive_url=_text(row["archive"]),
-                source_type=_iri(row["stype"]),
-                author_type=_iri(row["atype"]),
-                example=_bool(row["example"]),
-                source_code=_bool(row["code"]),
-                interview=bool(_bool(row["interview"])),
-                file=_iri(row["file"]),
-                path=_text(row["path"]),
-                line=_int(row["line"]),
+                title=_text(row.get("title")),
+                source_url=_text(row.get("url")),
+                tiny_url=_text(row.get("tiny")),
+                archive_url=_text(row.get("archive")),
+                source_type=_iri(row.get("stype")),
+                author_type=_iri(row.get("atype")),
+                example=_bool(row.get("example")),
+                source_code=_bool(row.get("code")),
+                interview=bool(_bool(row.get("interview"))),
+                file=_iri(row.get("file")),
+                path=_text(row.get("path")),
+                line=_int(row.get("line")),
             )
         )
     source_by_iri = {s.iri: s for s in sources}
 
     codes: list[CodeRow] = []
     for row in _select(store, _CODES):
-        graph, iri, ident = _iri(row["g"]), _iri(row["c"]), _text(row["id"])
-        kind = CLASS_KIND.get(_iri(row["type"]) or "")
+        graph, iri, ident = _iri(row.get("g")), _iri(row.get("c")), _text(row.get("id"))
+        kind = CLASS_KIND.get(_iri(row.get("type")) or "")
         if graph not in names or iri is None or ident is None or kind is None:
             continue
         codes.append(
@@ -468,15 +468,15 @@ def build(store: ox.Store, info: SnapshotInfo) -> Tables:
                 iri=iri,
                 ident=ident,
                 kind=kind,
-                label=_text(row["label"]),
-                set_aside=bool(_bool(row["aside"])),
-                closest=_iri(row["closest"]),
+                label=_text(row.get("label")),
+                set_aside=bool(_bool(row.get("aside"))),
+                closest=_iri(row.get("closest")),
             )
         )
     code_by_iri = {c.iri: c for c in codes}
     for row in _select(store, _ALT_LABELS):
-        code = code_by_iri.get(_iri(row["c"]) or "")
-        alt = _text(row["alt"])
+        code = code_by_iri.get(_iri(row.get("c")) or "")
+        alt = _text(row.get("alt"))
         if code is not None and alt is not None:
             code.alt_labels.append(alt)
     for code in codes:
@@ -485,7 +485,7 @@ def build(store: ox.Store, info: SnapshotInfo) -> Tables:
     codes_of: dict[str, list[str]] = defaultdict(list)
     sources_of: dict[str, list[str]] = defaultdict(list)
     for row in _select(store, _EVIDENCE):
-        c, s = _iri(row["c"]), _iri(row["s"])
+        c, s = _iri(row.get("c")), _iri(row.get("s"))
         if c in code_by_iri and s in source_by_iri:
             codes_of[s].append(c)
             sources_of[c].append(s)
@@ -499,7 +499,7 @@ def build(store: ox.Store, info: SnapshotInfo) -> Tables:
     quotes: list[QuoteRow] = []
     quotes_of: dict[str, list[QuoteRow]] = defaultdict(list)
     for row in _select(store, _QUOTES):
-        iri, src, text = _iri(row["q"]), _iri(row["s"]), _text(row["text"])
+        iri, src, text = _iri(row.get("q")), _iri(row.get("s")), _text(row.get("text"))
         owner = source_by_iri.get(src or "")
         if iri is None or owner is None or text is None:
             continue
@@ -510,8 +510,8 @@ def build(store: ox.Store, info: SnapshotInfo) -> Tables:
             source_id=owner.id,
             position=_position(iri),
             text=text,
-            line=_int(row["line"]),
-            end_line=_int(row["end"]),
+            line=_int(row.get("line")),
+            end_line=_int(row.get("end")),
             path=owner.path,
         )
         quotes.append(quote)
@@ -542,36 +542,41 @@ def build(store: ox.Store, info: SnapshotInfo) -> Tables:
     )
 
 
-def _records(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str, Record]]:
+def _records(store: GraphReader, sources: dict[str, SourceRow]) -> dict[str, dict[str, Record]]:
     found: dict[str, dict[str, Record]] = {}
     for r in _select(store, _RECORDS):
-        s, link, rec, p = _iri(r["s"]), _iri(r["link"]), _iri(r["rec"]), _iri(r["p"])
+        s, link, rec, p = (
+            _iri(r.get("s")),
+            _iri(r.get("link")),
+            _iri(r.get("rec")),
+            _iri(r.get("p")),
+        )
         if s not in sources or link is None or rec is None or p is None:
             continue
         record = found.setdefault(s, {}).setdefault(link, Record(rec, None, sources[s].path))
         if p == MK + "line":
-            record.line = _int(r["o"])
+            record.line = _int(r.get("o"))
         elif p in RECORD_FIELDS:
-            record.values[RECORD_FIELDS[p]] = value(r["o"])
+            record.values[RECORD_FIELDS[p]] = value(r.get("o"))
     return found
 
 
 def _definitions(
-    store: ox.Store, sources: dict[str, SourceRow], codes: dict[str, CodeRow]
+    store: GraphReader, sources: dict[str, SourceRow], codes: dict[str, CodeRow]
 ) -> dict[str, list[Definition]]:
     found: dict[str, list[Definition]] = defaultdict(list)
     for r in _select(store, _DEFINITIONS):
-        c, d = _iri(r["c"]), _iri(r["d"])
+        c, d = _iri(r.get("c")), _iri(r.get("d"))
         if c not in codes or d is None:
             continue
         found[c].append(
             Definition(
                 iri=d,
-                label=_text(r["label"]),
-                declared_kind=CLASS_KIND.get(_iri(r["kind"]) or ""),
-                in_string=bool(_bool(r["instring"])),
-                line=_int(r["line"]),
-                source=sources.get(_iri(r["src"]) or ""),
+                label=_text(r.get("label")),
+                declared_kind=CLASS_KIND.get(_iri(r.get("kind")) or ""),
+                in_string=bool(_bool(r.get("instring"))),
+                line=_int(r.get("line")),
+                source=sources.get(_iri(r.get("src")) or ""),
             )
         )
     for definitions in found.values():
@@ -579,17 +584,17 @@ def _definitions(
     return dict(found)
 
 
-def _facts(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str, list[Fact]]]:
+def _facts(store: GraphReader, sources: dict[str, SourceRow]) -> dict[str, dict[str, list[Fact]]]:
     """Per code, the facts it takes part in, by its role in them (``ROLES``)."""
     facts: dict[str, Fact] = {}
     for r in _select(store, _FACTS):
-        f, p, o, loc = _iri(r["f"]), _iri(r["p"]), r["o"], _iri(r["loc"])
+        f, p, o, loc = _iri(r.get("f")), _iri(r.get("p")), r.get("o"), _iri(r.get("loc"))
         if f is None:
             continue
         fact = facts.setdefault(f, Fact(f, ""))
         if loc is not None:
             if all(x.iri != loc for x in fact.locations):
-                fact.locations.append(Location(loc, _text(r["path"]), _int(r["line"])))
+                fact.locations.append(Location(loc, _text(r.get("path")), _int(r.get("line"))))
         elif p is None or p == PROV + "atLocation":
             continue
         elif p == RDF_TYPE:
@@ -599,9 +604,9 @@ def _facts(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str
             src = sources.get(_iri(o) or "")
             if src is not None and src not in fact.sources:
                 fact.sources.append(src)
-        elif isinstance(o, ox.NamedNode):
+        elif isinstance(o, terms.Iri):
             fact.links[p] = o.value
-        elif isinstance(o, ox.Literal):
+        elif isinstance(o, terms.Literal):
             fact.texts[p] = value(o)
     found: dict[str, dict[str, list[Fact]]] = {}
     for fact in sorted(facts.values(), key=lambda f: f.iri):
@@ -617,7 +622,7 @@ def _facts(store: ox.Store, sources: dict[str, SourceRow]) -> dict[str, dict[str
 
 
 def _quoted_for(
-    store: ox.Store, index: dict[str, int], codes: dict[str, CodeRow]
+    store: GraphReader, index: dict[str, int], codes: dict[str, CodeRow]
 ) -> dict[str, array[int]]:
     """Per code, the indexes of its evidence quotes: the quotes of the blocks it is coded in.
 
@@ -626,14 +631,14 @@ def _quoted_for(
     quote (32,400); a code coded in one block then shares that block's array.
     """
     of_block: dict[str, set[int]] = {}
-    for b, q in _select(store, _BLOCK_QUOTES):
-        block, i = _iri(b), index.get(_iri(q) or "")
+    for row in _select(store, _BLOCK_QUOTES):
+        block, i = _iri(row.get("b")), index.get(_iri(row.get("q")) or "")
         if block is not None and i is not None:
             of_block.setdefault(block, set()).add(i)
     quotes = {b: array("I", sorted(found)) for b, found in of_block.items()}
     blocks_of: dict[str, list[array[int]]] = {}
-    for c, b in _select(store, _CODED_IN):
-        code, found = _iri(c), quotes.get(_iri(b) or "")
+    for row in _select(store, _CODED_IN):
+        code, found = _iri(row.get("c")), quotes.get(_iri(row.get("b")) or "")
         if code in codes and found is not None:
             blocks_of.setdefault(code, []).append(found)
     return {

@@ -51,7 +51,8 @@ from app.read.tables import (
     Tables,
     Words,
 )
-from app.store.snapshot import SnapshotInfo, atomic_write
+from app.store.files import atomic_write
+from app.store.info import SnapshotInfo
 
 FILE = "api-tables"
 _MAGIC = b"meshkg api tables\n"

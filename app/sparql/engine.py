@@ -51,10 +51,11 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
+from app.rdf.formats import graph_format
 from app.sparql import results
 from app.sparql.isolation import IsolationUnavailable, available, isolate
 from app.sparql.plan import per_row_optionals
-from app.sparql.request import (
+from app.store.query import (
     Cut,
     QueryRequest,
     QueryResult,
@@ -109,7 +110,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
             return QueryResult(200, body, req.media_type, cut, len(rows))
         triples: list[ox.Triple] = []
         cut = _gather(answer, triples, req, _triple_size)
-        fmt = results.graph_format(req.media_type)
+        fmt = graph_format(req.media_type)
         return QueryResult(200, results.graph(triples, fmt, cut), req.media_type, cut, len(triples))
     except SyntaxError as err:
         return QueryResult(400, code="syntax", message=f"the query does not parse: {err}")
@@ -538,6 +539,14 @@ class QueryPool:
         else:
             self._idle.put_nowait(worker)
         return dataclasses.replace(result, seconds=loop.time() - started)
+
+    def guards(self) -> tuple[str, ...]:
+        """The network guards the workers run under (known once the first has started)."""
+        return tuple(self.stats.guards)
+
+    def restarts(self) -> dict[str, int]:
+        """Workers stopped and replaced, by reason."""
+        return dict(self.stats.restarts)
 
     def long_running(self) -> int:
         """How many workers are busy with a query that has run past :data:`LONG_QUERY`."""

@@ -18,8 +18,9 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 import pyoxigraph as ox
 
-from app.rdf.formats import FORMATS, RdfFormat, serialize
-from app.sparql.request import Cut
+from app.rdf.formats import BY_MEDIA_TYPE, RdfFormat
+from app.store.query import Cut
+from app.store.write import serialize
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -34,20 +35,13 @@ TSV_RESULTS = "text/tab-separated-values"
 _GENERIC = {"application/json": JSON_RESULTS, "application/xml": XML_RESULTS}
 SOLUTION_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, *_GENERIC]
 BOOLEAN_TYPES = SOLUTION_TYPES
-GRAPH_TYPES = [f.media_type for f in FORMATS] + ["text/plain"]
-_GRAPH_FORMAT = {f.media_type: f for f in FORMATS} | {
-    "text/plain": next(f for f in FORMATS if f.name == "ntriples")
-}
+GRAPH_TYPES = [*BY_MEDIA_TYPE]
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
 
 
 class CannotCut(ValueError):
     """The result is longer than the limit and the format cannot say it was cut."""
-
-
-def graph_format(media_type: str) -> RdfFormat:
-    return _GRAPH_FORMAT[media_type]
 
 
 def solutions(

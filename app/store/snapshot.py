@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -29,59 +28,16 @@ import pyoxigraph as ox
 from app import __version__
 from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
-from app.rdf.formats import RdfFormat, serialize
+from app.rdf.formats import RdfFormat
 from app.seeds import CollectionFiles, discover, fingerprint
+from app.store.files import atomic_write
+from app.store.info import SNAPSHOT_FORMAT, Dump, SnapshotInfo
+from app.store.write import serialize
+from app.terms import Blank, Iri, Literal, Row, Subject, Term, Triple
 
-SNAPSHOT_FORMAT = 1
 log = logging.getLogger("meshkg.store")
-_UMASK = os.umask(0o022)  # read once, while only one thread runs, and put back at once
-os.umask(_UMASK)
 CURRENT = "current"
 _UNION_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionInfo:
-    name: str
-    graph: str  # the named graph's IRI (also the collection's IRI)
-    title: str | None
-    description: str | None
-    triples: int
-    sources: int
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotInfo:
-    """What a snapshot holds and how it was made (``meta.json``)."""
-
-    key: str
-    created: str
-    meshkg: str
-    base_iri: str
-    collections: tuple[CollectionInfo, ...]
-    triples: int
-    format: int = SNAPSHOT_FORMAT
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> SnapshotInfo:
-        data = json.loads(text)
-        data["collections"] = tuple(CollectionInfo(**c) for c in data["collections"])
-        return cls(**data)
-
-
-@dataclass(frozen=True, slots=True)
-class Dump:
-    """A serialised dump on disk, with a strong ETag and a gzip twin."""
-
-    path: Path
-    gzip_path: Path
-    etag: str
-    media_type: str
-    size: int
 
 
 class Snapshot:
@@ -164,6 +120,15 @@ class Snapshot:
         store.bulk_extend(self.store.quads_for_pattern(None, None, None, None))
         return Snapshot(store, self.info, self.directory, on_disk=False)
 
+    def opener(self) -> Callable[[], ox.Store]:
+        """How a query worker process gets this store: its own read-only open of the stored
+        database, or (in memory) the store it inherited when it was forked."""
+        if self.on_disk and self.directory is not None:
+            path = str(self.directory / "store")
+            return lambda: ox.Store.read_only(path)
+        store = self.store
+        return lambda: store
+
     def _store_files(self) -> dict[str, tuple[int, int, int]]:
         """What the database's files are (size, modification time, inode): a snapshot never
         changes, so any difference later is damage."""
@@ -192,6 +157,50 @@ class Snapshot:
             return None
         changed = sorted(set(now.items()) ^ set(self._files.items()))
         return f"the stored snapshot's files changed on disk while served ({changed[0][0]}, …)"
+
+    # --- reading (app.store.seam.GraphReader) ----------------------------------------
+
+    def select(
+        self,
+        text: str,
+        bind: Mapping[str, Term] | None = None,
+        graphs: Sequence[str] | None = None,
+    ) -> Iterator[Row]:
+        options: dict[str, object] = {}
+        if graphs is None:
+            options["use_default_graph_as_union"] = True
+        else:
+            options["default_graph"] = [ox.NamedNode(g) for g in graphs]
+        if bind:
+            options["substitutions"] = {ox.Variable(k): _to_ox(v) for k, v in bind.items()}
+        solutions = self.store.query(text, **options)  # type: ignore[arg-type]
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        for solution in solutions:
+            yield {
+                name: _from_ox(term)
+                for name, term in zip(names, solution, strict=True)
+                if term is not None
+            }
+
+    def match(
+        self,
+        subject: Subject | None,
+        predicate: Iri | None,
+        obj: Term | None,
+        graphs: Sequence[str],
+    ) -> Iterator[Triple]:
+        store = self.store
+        s = _to_ox(subject) if subject is not None else None
+        p = ox.NamedNode(predicate.value) if predicate is not None else None
+        o = _to_ox(obj) if obj is not None else None
+        for graph in graphs:
+            for q in store.quads_for_pattern(s, p, o, ox.NamedNode(graph)):  # type: ignore[arg-type]
+                yield Triple(
+                    _from_ox(q.subject),  # type: ignore[arg-type]
+                    _iri(q.predicate.value),
+                    _from_ox(q.object),
+                )
 
     # --- dumps -------------------------------------------------------------------------
 
@@ -348,24 +357,6 @@ def _prune(snapshots: Path, keep: set[str]) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def atomic_write(path: Path, *parts: bytes) -> None:
-    """Write ``parts`` to ``path`` so that readers see the old file or the whole new one.
-
-    The file gets the mode any other new file gets (``mkstemp`` makes it owner-only), so a
-    service running as another user than the build can read what the build wrote.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as handle:
-            for part in parts:
-                handle.write(part)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _safe_file_name(name: str) -> str:
     """A file name for any collection name; the hash keeps two names from meeting."""
     readable = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
@@ -377,3 +368,31 @@ def _curie(iri: str) -> str:
         if iri.startswith(ns):
             return f"{prefix}:{iri[len(ns) :]}"
     return iri
+
+
+_OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+@lru_cache(maxsize=1 << 16)  # predicates, classes and datatypes come again and again
+def _iri(value: str) -> Iri:
+    return Iri(value)
+
+
+def _from_ox(term: _OxTerm) -> Term:
+    if isinstance(term, ox.NamedNode):
+        return _iri(term.value)
+    if isinstance(term, ox.Literal):
+        return Literal(term.value, _iri(term.datatype.value), term.language)
+    if isinstance(term, ox.BlankNode):
+        return Blank(term.value)
+    raise ValueError(f"a quoted triple cannot cross the store seam: {term}")
+
+
+def _to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, Iri):
+        return ox.NamedNode(term.value)
+    if isinstance(term, Blank):
+        return ox.BlankNode(term.value)
+    if term.language:
+        return ox.Literal(term.value, language=term.language)
+    return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype.value))

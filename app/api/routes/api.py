@@ -350,7 +350,7 @@ class Out:
         return {"iri": iri, "path": path} if iri or path else None
 
     def collection(self, name: str) -> Body:
-        info = next(c for c in self.service.snapshot.info.collections if c.name == name)
+        info = next(c for c in self.service.store.info.collections if c.name == name)
         return {
             "iri": info.graph,
             "href": self.href(info.graph),
@@ -591,9 +591,9 @@ async def _out(request: Request, service: Service) -> Out:
     """What writes the answer, with the snapshot's tables: waited for off the event loop while
     they are made (half a minute at ×100 the corpus), so that SPARQL and everything else is
     answered meanwhile."""
-    tables = lookup.ready(service.snapshot)
+    tables = lookup.ready(service.store)
     if tables is None:
-        tables = await run_in_threadpool(lookup.tables, service.snapshot)
+        tables = await run_in_threadpool(lookup.tables, service.store)
     return Out(origin(request), service, tables)
 
 
@@ -615,7 +615,7 @@ def _page(request: Request, items: Sequence[object], total: int, limit: int, off
 
 def _collection(service: Service, name: str) -> str:
     """The collection a parameter names, checked: an unknown one is a 404."""
-    if not any(c.name == name for c in service.snapshot.info.collections):
+    if not any(c.name == name for c in service.store.info.collections):
         raise NotFound(f"no collection named {name!r}")
     return name
 
@@ -726,7 +726,7 @@ async def collections(
     request: Request, service: ServiceDep, limit: Limit = 50, offset: Offset = 0
 ) -> Response:
     out = await _out(request, service)
-    names = [c.name for c in service.snapshot.info.collections]
+    names = [c.name for c in service.store.info.collections]
     items = [out.collection(n) for n in names[offset : offset + limit]]
     return _respond(request, _page(request, items, len(names), limit, offset))
 

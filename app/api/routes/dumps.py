@@ -23,7 +23,7 @@ router = APIRouter(tags=["dumps"])
 
 
 def _listing(service: Service) -> list[dict[str, object]]:
-    names: list[str | None] = [None, *(c.name for c in service.snapshot.info.collections)]
+    names: list[str | None] = [None, *(c.name for c in service.store.info.collections)]
     return [
         {
             "collection": name,
@@ -42,7 +42,7 @@ async def dumps(request: Request, service: ServiceDep) -> Response:
     listing = _listing(service)
     if choose(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
         return HTMLResponse(
-            render("dumps.html", request, title="Dumps", dumps=listing, info=service.snapshot.info)
+            render("dumps.html", request, title="Dumps", dumps=listing, info=service.store.info)
         )
     return JSONResponse({"dumps": listing})
 
@@ -53,7 +53,7 @@ def _split(file: str, service: Service) -> tuple[str | None, RdfFormat]:
             name = file[: -len(fmt.extension)]
             if name == "all":
                 return None, fmt
-            if any(c.name == name for c in service.snapshot.info.collections):
+            if any(c.name == name for c in service.store.info.collections):
                 return name, fmt
             raise NotFound(f"no collection named {name!r}; see /dumps")
     raise NotFound(f"no dump {file!r}; formats: {', '.join(f.extension for f in FORMATS)}")
@@ -74,7 +74,7 @@ def _split(file: str, service: Service) -> tuple[str | None, RdfFormat]:
 )
 async def dump(file: str, request: Request, service: ServiceDep) -> Response:
     collection, fmt = _split(file, service)
-    made = await run_in_threadpool(service.snapshot.dump, fmt, collection)
+    made = await run_in_threadpool(service.store.dump, fmt, collection)
     headers = {
         "ETag": made.etag,
         "Vary": "Accept-Encoding",

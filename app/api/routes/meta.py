@@ -7,7 +7,6 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,15 +21,16 @@ from app.api.service import ServiceDep
 from app.api.urls import absolute_origin
 from app.bundled import ontology_path, shapes_path
 from app.namespaces import ONTOLOGY_IRI, PREFIXES, SHAPES_IRI
-from app.rdf.formats import FORMATS
-from app.sparql import results
+from app.rdf.formats import FORMATS, graph_format
+from app.store.write import read_turtle, write
+from app.terms import Blank, Iri, Literal, Triple
 
 router = APIRouter(tags=["service"])
 
 RDF_TYPES = [f.media_type for f in FORMATS if not f.quads]
 VOID = PREFIXES["void"]
 DCTERMS = PREFIXES["dcterms"]
-_INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")
+_INTEGER = Iri(PREFIXES["xsd"] + "integer")
 
 
 NO_STORE = "no-store"  # answers about the running process, not the snapshot: never kept
@@ -41,8 +41,8 @@ async def health(service: ServiceDep, response: Response) -> dict[str, object]:
     response.headers["Cache-Control"] = NO_STORE
     return {
         "status": "ok",
-        "snapshot": service.snapshot.info.key,
-        "triples": service.snapshot.info.triples,
+        "snapshot": service.store.info.key,
+        "triples": service.store.info.triples,
     }
 
 
@@ -52,7 +52,7 @@ async def health(service: ServiceDep, response: Response) -> dict[str, object]:
     responses={503: {"description": "No query can be answered now; the body says why"}},
 )
 async def ready(service: ServiceDep) -> JSONResponse:
-    why = service.snapshot.damage() or await service.pool.unready()
+    why = service.store.damage() or await service.store.unready()
     headers = {"Cache-Control": NO_STORE}
     if why is not None:
         headers["Retry-After"] = "5"
@@ -62,7 +62,11 @@ async def ready(service: ServiceDep) -> JSONResponse:
             headers=headers,
         )
     return JSONResponse(
-        {"ready": True, "snapshot": service.snapshot.info.key, "guards": service.pool.stats.guards},
+        {
+            "ready": True,
+            "snapshot": service.store.info.key,
+            "guards": service.store.status().network_guards,
+        },
         headers=headers,
     )
 
@@ -70,7 +74,7 @@ async def ready(service: ServiceDep) -> JSONResponse:
 @router.get("/info", summary="Version, snapshot, limits and the answer cache")
 async def info(service: ServiceDep, response: Response) -> dict[str, object]:
     response.headers["Cache-Control"] = NO_STORE
-    snap = service.snapshot.info
+    snap = service.store.info
     return {
         "meshkg": __version__,
         "snapshot": {
@@ -78,8 +82,8 @@ async def info(service: ServiceDep, response: Response) -> dict[str, object]:
             "created": snap.created,
             "base_iri": snap.base_iri,
             "triples": snap.triples,
-            "stored": service.snapshot.directory is not None,
-            "served_from": "disk" if service.snapshot.on_disk else "memory",
+            "stored": service.store.status().stored,
+            "served_from": service.store.status().served_from,
             "collections": [
                 {"name": c.name, "title": c.title, "triples": c.triples, "sources": c.sources}
                 for c in snap.collections
@@ -87,9 +91,9 @@ async def info(service: ServiceDep, response: Response) -> dict[str, object]:
         },
         "limits": _limits(service),
         "query_workers": {
-            "processes": service.pool.processes,
-            "network_guards": list(service.pool.stats.guards),
-            "restarts": dict(service.pool.stats.restarts),
+            "processes": service.store.status().query_processes,
+            "network_guards": list(service.store.status().network_guards),
+            "restarts": dict(service.store.status().restarts),
         },
         "cache": asdict(service.answers.stats()),
         "item_cache": asdict(service.bodies.stats()),
@@ -102,7 +106,7 @@ def _limits(service: ServiceDep) -> dict[str, object]:
     return {
         "query_timeout_seconds": s.query_timeout,
         "result_limit": s.result_limit,
-        "query_workers": service.pool.processes,
+        "query_workers": service.store.status().query_processes,
         "query_kb": s.query_kb,
         "query_mb": s.query_mb,
         "answer_mb": s.answer_mb,
@@ -140,67 +144,60 @@ async def void(request: Request, service: ServiceDep) -> Response:
         raise ApiError(406, "not-acceptable", "offered: " + ", ".join(RDF_TYPES))
     root = absolute_origin(request)
     triples = await run_in_threadpool(_void, service, root)  # counts classes on first use
-    body = results.graph(triples, results.graph_format(media), None)
+    body = write(triples, graph_format(media))
     return Response(body, media_type=media, headers={"Vary": "Accept"})
 
 
-def _void(service: ServiceDep, root: str) -> list[ox.Triple]:
-    n = ox.NamedNode
+def _void(service: ServiceDep, root: str) -> list[Triple]:
+    n = Iri
     rdf_type = n(PREFIXES["rdf"] + "type")
-    snap = service.snapshot
+    snap = service.store
     whole = n(root + "/.well-known/void#dataset")
     out = [
-        ox.Triple(whole, rdf_type, n(VOID + "Dataset")),
-        ox.Triple(whole, n(DCTERMS + "title"), ox.Literal("meshkg: data-mesh practices")),
-        ox.Triple(whole, n(VOID + "sparqlEndpoint"), n(root + urls.SPARQL)),
-        ox.Triple(whole, n(VOID + "uriSpace"), ox.Literal(snap.info.base_iri)),
-        ox.Triple(whole, n(VOID + "vocabulary"), n(PREFIXES["mk"])),
-        ox.Triple(
-            whole, n(VOID + "triples"), ox.Literal(str(snap.info.triples), datatype=_INTEGER)
-        ),
+        Triple(whole, rdf_type, n(VOID + "Dataset")),
+        Triple(whole, n(DCTERMS + "title"), Literal("meshkg: data-mesh practices")),
+        Triple(whole, n(VOID + "sparqlEndpoint"), n(root + urls.SPARQL)),
+        Triple(whole, n(VOID + "uriSpace"), Literal(snap.info.base_iri)),
+        Triple(whole, n(VOID + "vocabulary"), n(PREFIXES["mk"])),
+        Triple(whole, n(VOID + "triples"), Literal(str(snap.info.triples), _INTEGER)),
     ]
-    out += [ox.Triple(whole, n(VOID + "dataDump"), n(root + urls.dump(None, f))) for f in FORMATS]
+    out += [Triple(whole, n(VOID + "dataDump"), n(root + urls.dump(None, f))) for f in FORMATS]
     out += _partitions(service, whole, None)
     for info in snap.info.collections:
         subset = n(info.graph)
         out += [
-            ox.Triple(whole, n(VOID + "subset"), subset),
-            ox.Triple(subset, rdf_type, n(VOID + "Dataset")),
-            ox.Triple(subset, n(DCTERMS + "title"), ox.Literal(info.title or info.name)),
-            ox.Triple(subset, n(VOID + "sparqlEndpoint"), n(root + urls.SPARQL)),
-            ox.Triple(
-                subset, n(VOID + "triples"), ox.Literal(str(info.triples), datatype=_INTEGER)
-            ),
+            Triple(whole, n(VOID + "subset"), subset),
+            Triple(subset, rdf_type, n(VOID + "Dataset")),
+            Triple(subset, n(DCTERMS + "title"), Literal(info.title or info.name)),
+            Triple(subset, n(VOID + "sparqlEndpoint"), n(root + urls.SPARQL)),
+            Triple(subset, n(VOID + "triples"), Literal(str(info.triples), _INTEGER)),
         ]
         out += [
-            ox.Triple(subset, n(VOID + "dataDump"), n(root + urls.dump(info.name, f)))
-            for f in FORMATS
+            Triple(subset, n(VOID + "dataDump"), n(root + urls.dump(info.name, f))) for f in FORMATS
         ]
         out += _partitions(service, subset, info.name)
     return out
 
 
-def _partitions(
-    service: ServiceDep, dataset: ox.NamedNode, collection: str | None
-) -> list[ox.Triple]:
-    n = ox.NamedNode
+def _partitions(service: ServiceDep, dataset: Iri, collection: str | None) -> list[Triple]:
+    n = Iri
     out = []
-    counts = service.snapshot.class_counts(collection)
+    counts = service.store.class_counts(collection)
     total = 0
     # blank node labels from positions, not names: a collection's name need not be a valid label
-    names = [c.name for c in service.snapshot.info.collections]
+    names = [c.name for c in service.store.info.collections]
     scope = 0 if collection is None else 1 + names.index(collection)
     for index, (curie, count) in enumerate(counts.items()):
         total += count
-        part = ox.BlankNode(f"d{scope}-class-{index}")
+        part = Blank(f"d{scope}-class-{index}")
         prefix, _, local = curie.partition(":")
         iri = PREFIXES[prefix] + local if prefix in PREFIXES else curie
         out += [
-            ox.Triple(dataset, n(VOID + "classPartition"), part),
-            ox.Triple(part, n(VOID + "class"), n(iri)),
-            ox.Triple(part, n(VOID + "entities"), ox.Literal(str(count), datatype=_INTEGER)),
+            Triple(dataset, n(VOID + "classPartition"), part),
+            Triple(part, n(VOID + "class"), n(iri)),
+            Triple(part, n(VOID + "entities"), Literal(str(count), _INTEGER)),
         ]
-    out.append(ox.Triple(dataset, n(VOID + "entities"), ox.Literal(str(total), datatype=_INTEGER)))
+    out.append(Triple(dataset, n(VOID + "entities"), Literal(str(total), _INTEGER)))
     return out
 
 
@@ -213,30 +210,30 @@ def _document(request: Request, path: Path, title: str, kind: str) -> Response:
     headers = {"Vary": "Accept"}
     if media == "text/turtle":
         return Response(path.read_bytes(), media_type="text/turtle", headers=headers)
-    triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    triples = read_turtle(path)
     if media == "text/html":
         return HTMLResponse(
             render("terms.html", request, title=title, kind=kind, terms=_terms(triples)),
             headers=headers,
         )
-    body = results.graph(triples, results.graph_format(media), None)
+    body = write(triples, graph_format(media))
     return Response(body, media_type=media, headers=headers)
 
 
-def _terms(triples: list[ox.Triple]) -> list[dict[str, str]]:
+def _terms(triples: list[Triple]) -> list[dict[str, str]]:
     label = PREFIXES["rdfs"] + "label"
     comment = PREFIXES["rdfs"] + "comment"
     kinds = PREFIXES["rdf"] + "type"
     terms: dict[str, dict[str, str]] = {}
     for t in triples:
-        if not isinstance(t.subject, ox.NamedNode):
+        if not isinstance(t.subject, Iri):
             continue
         entry = terms.setdefault(t.subject.value, {"iri": t.subject.value})
-        if t.predicate.value == label and isinstance(t.object, ox.Literal):
+        if t.predicate.value == label and isinstance(t.object, Literal):
             entry["label"] = t.object.value
-        elif t.predicate.value == comment and isinstance(t.object, ox.Literal):
+        elif t.predicate.value == comment and isinstance(t.object, Literal):
             entry["comment"] = t.object.value
-        elif t.predicate.value == kinds and isinstance(t.object, ox.NamedNode):
+        elif t.predicate.value == kinds and isinstance(t.object, Iri):
             entry.setdefault("kind", t.object.value.rsplit("#", 1)[-1])
     return sorted(terms.values(), key=lambda e: e["iri"])
 

@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, quote_from_bytes, unquote
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match
@@ -35,9 +34,10 @@ from app.api.pages import render
 from app.api.service import Service, ServiceDep
 from app.api.urls import absolute_origin
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
-from app.rdf.formats import FORMATS, RdfFormat
+from app.rdf.formats import FORMATS, RdfFormat, graph_format
 from app.read import resource as d
-from app.sparql import results
+from app.store.write import write
+from app.terms import Iri, Literal, Triple
 
 router = APIRouter(include_in_schema=False)
 
@@ -168,7 +168,7 @@ async def home(request: Request, service: ServiceDep) -> Response:
             ),
         )
     root = _root(request)
-    info = service.snapshot.info
+    info = service.store.info
     collections = [
         {
             "name": c.name,
@@ -230,7 +230,7 @@ class _Target:
 
 
 def _target(service: Service, path: str) -> _Target | None:
-    graphs = service.snapshot.collection_graphs
+    graphs = service.graphs
     iri = service.iri_for_path(path)
     if iri is None:
         return None
@@ -247,7 +247,7 @@ def _target(service: Service, path: str) -> _Target | None:
 
 def _alternates(service: Service, path: str, root: str) -> dict[str, str]:
     """Media type → URL of that form: the suffix form unless it names another resource."""
-    graphs = service.snapshot.collection_graphs
+    graphs = service.graphs
     out = {}
     for suffix, media in SUFFIXES.items():
         other = service.iri_for_path(path + suffix)
@@ -302,9 +302,9 @@ def resource(request: Request, service: ServiceDep) -> Response:
 
     description = d.describe(
         service.store,
-        service.snapshot.collection_graphs,
+        service.graphs,
         target.iri,
-        vocabulary=[ox.NamedNode(ONTOLOGY_IRI)],
+        vocabulary=[ONTOLOGY_IRI],
         cap=d.INBOUND_CAP,
     )
     if description is None:  # exists() said yes a moment ago; the snapshot cannot change
@@ -319,18 +319,18 @@ def resource(request: Request, service: ServiceDep) -> Response:
     if description.cut:
         document = absolute_origin(request) + target.path
         triples.append(_cut_note(document, description))
-    body = results.graph(triples, results.graph_format(media), None)
+    body = write(triples, graph_format(media))
     media_type = media + ("; charset=utf-8" if media.startswith("text/") else "")
     return _bodiless(request, Response(body, media_type=media_type, headers=headers))
 
 
-def _cut_note(document: str, description: d.Description) -> ox.Triple:
+def _cut_note(document: str, description: d.Description) -> Triple:
     """A cut document says so in its own triples: JSON-LD has no comments to say it in."""
     text = (
         f"Links to {description.iri.value} cut at {len(description.inbound)} of "
         f"{description.inbound_total}; /sparql has all of them."
     )
-    return ox.Triple(ox.NamedNode(document), d.RDFS_COMMENT, ox.Literal(text))
+    return Triple(Iri(document), d.RDFS_COMMENT, Literal(text))
 
 
 def _page(
@@ -342,7 +342,7 @@ def _page(
 ) -> str:
     maker = d.PageMaker(description, service.base, service.path_for_iri, root)
     page = maker.page()
-    graphs = service.snapshot.collection_graphs
+    graphs = service.graphs
     if page.has_evidence:
         page.evidence, page.evidence_cut = d.evidence(service.store, graphs, page.iri)
     if page.is_source:
@@ -370,7 +370,7 @@ def _page(
 
 def _collection_of(service: Service, iri: str, root: str) -> dict[str, str] | None:
     """The collection an IRI belongs to, for the page's breadcrumb (none on its own page)."""
-    for c in service.snapshot.info.collections:
+    for c in service.store.info.collections:
         if iri.startswith(c.graph + "/"):
             page = root + (service.path_for_iri(c.graph) or "")
             return {"title": c.title or c.name, "href": page}

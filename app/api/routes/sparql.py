@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from urllib.parse import parse_qs, urljoin
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -29,16 +28,18 @@ from app.api.pages import render
 from app.api.service import Service
 from app.api.urls import absolute_origin
 from app.namespaces import PREFIXES
-from app.rdf.formats import FORMATS
+from app.rdf.formats import FORMATS, graph_format
 from app.sparql import results
 from app.sparql.check import QueryRefused, QueryShape, inspect, locate
-from app.sparql.request import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
+from app.store.query import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
+from app.store.write import write
+from app.terms import Blank, Iri, Literal, Triple
 
 router = APIRouter(tags=["SPARQL"])
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = PREFIXES["void"]
-RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+RDF_TYPE = Iri(PREFIXES["rdf"] + "type")
 _RESULT_FORMATS = {
     results.JSON_RESULTS: "http://www.w3.org/ns/formats/SPARQL_Results_JSON",
     results.XML_RESULTS: "http://www.w3.org/ns/formats/SPARQL_Results_XML",
@@ -290,10 +291,10 @@ async def _evaluate(
         settings.answer_mb * 1024 * 1024,
         service.base,
     )
-    retry = {"Retry-After": str(math.ceil(service.pool.timeout))}
+    retry = {"Retry-After": str(math.ceil(service.store.timeout))}
     started = time.perf_counter()
     try:
-        result = await service.pool.run(query)
+        result = await service.store.query(query)
         slot.worker_seconds = result.seconds
     except QueryTimeout as stopped:
         slot.worker_seconds = stopped.ran
@@ -305,7 +306,7 @@ async def _evaluate(
         raise ApiError(
             503,
             "time-limit",
-            f"the query ran past the time limit of {service.pool.timeout:g} s{waited} and was "
+            f"the query ran past the time limit of {service.store.timeout:g} s{waited} and was "
             "stopped",
             headers=retry,
         ) from stopped
@@ -383,7 +384,7 @@ def _dataset(
     service: Service, shape: QueryShape, params: dict[str, list[str]]
 ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """The graphs to query: the protocol's parameters, else the query's FROM, else all."""
-    known = set(service.snapshot.graph_names)
+    known = set(service.graph_names)
     default_uris = params.get("default-graph-uri", [])
     named_uris = params.get("named-graph-uri", [])
     _check_once(default_uris, "default-graph-uri")
@@ -436,8 +437,8 @@ def _describe(request: Request, service: Service) -> Response:
     if media == "text/html":
         return _page(request, service, _EXAMPLE, run=False)
     endpoint = absolute_origin(request) + request.url.path
-    fmt = results.graph_format(media)
-    body = results.graph(_description(service, endpoint), fmt, None)
+    fmt = graph_format(media)
+    body = write(_description(service, endpoint), fmt)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
 
 
@@ -451,9 +452,9 @@ def _page(request: Request, service: Service, query: str, run: bool) -> HTMLResp
             title="SPARQL query",
             endpoint=absolute_origin(request) + request.url.path,
             action=root + urls.SPARQL,
-            graphs=service.snapshot.graph_names,
+            graphs=service.graph_names,
             limit=service.settings.result_limit,
-            timeout=service.pool.timeout,
+            timeout=service.store.timeout,
             query=query,
             run=run,
             local=[[prefix, root + path] for prefix, path in service.local_prefixes()],
@@ -472,47 +473,47 @@ ORDER BY DESC(?sources)
 LIMIT 20"""
 
 
-def _description(service: Service, endpoint: str) -> list[ox.Triple]:
-    sd = ox.NamedNode
+def _description(service: Service, endpoint: str) -> list[Triple]:
+    sd = Iri
     me = sd(endpoint)
     triples = [
-        ox.Triple(me, RDF_TYPE, sd(SD + "Service")),
-        ox.Triple(me, sd(SD + "endpoint"), me),
-        ox.Triple(me, sd(SD + "supportedLanguage"), sd(SD + "SPARQL11Query")),
-        ox.Triple(me, sd(SD + "feature"), sd(SD + "UnionDefaultGraph")),
-        ox.Triple(
+        Triple(me, RDF_TYPE, sd(SD + "Service")),
+        Triple(me, sd(SD + "endpoint"), me),
+        Triple(me, sd(SD + "supportedLanguage"), sd(SD + "SPARQL11Query")),
+        Triple(me, sd(SD + "feature"), sd(SD + "UnionDefaultGraph")),
+        Triple(
             me, sd(SD + "defaultEntailmentRegime"), sd("http://www.w3.org/ns/entailment/Simple")
         ),
     ]
-    triples.extend(ox.Triple(me, sd(SD + "resultFormat"), sd(f)) for f in _RESULT_FORMATS.values())
-    dataset = ox.BlankNode("dataset")
-    default = ox.BlankNode("default")
+    triples.extend(Triple(me, sd(SD + "resultFormat"), sd(f)) for f in _RESULT_FORMATS.values())
+    dataset = Blank("dataset")
+    default = Blank("default")
     triples += [
-        ox.Triple(me, sd(SD + "defaultDataset"), dataset),
-        ox.Triple(dataset, RDF_TYPE, sd(SD + "Dataset")),
-        ox.Triple(dataset, sd(SD + "defaultGraph"), default),
-        ox.Triple(default, RDF_TYPE, sd(SD + "Graph")),
-        ox.Triple(
-            default, sd(VOID + "triples"), ox.Literal(str(len(service.store)), datatype=_INTEGER)
+        Triple(me, sd(SD + "defaultDataset"), dataset),
+        Triple(dataset, RDF_TYPE, sd(SD + "Dataset")),
+        Triple(dataset, sd(SD + "defaultGraph"), default),
+        Triple(default, RDF_TYPE, sd(SD + "Graph")),
+        Triple(
+            default,
+            sd(VOID + "triples"),
+            Literal(str(service.store.info.triples), _INTEGER),
         ),
     ]
-    for info in service.snapshot.info.collections:
-        named = ox.BlankNode(f"g{len(triples)}")
-        graph = ox.BlankNode(f"c{len(triples)}")
+    for info in service.store.info.collections:
+        named = Blank(f"g{len(triples)}")
+        graph = Blank(f"c{len(triples)}")
         triples += [
-            ox.Triple(dataset, sd(SD + "namedGraph"), named),
-            ox.Triple(named, RDF_TYPE, sd(SD + "NamedGraph")),
-            ox.Triple(named, sd(SD + "name"), sd(info.graph)),
-            ox.Triple(named, sd(SD + "graph"), graph),
-            ox.Triple(graph, RDF_TYPE, sd(SD + "Graph")),
-            ox.Triple(
-                graph, sd(VOID + "triples"), ox.Literal(str(info.triples), datatype=_INTEGER)
-            ),
+            Triple(dataset, sd(SD + "namedGraph"), named),
+            Triple(named, RDF_TYPE, sd(SD + "NamedGraph")),
+            Triple(named, sd(SD + "name"), sd(info.graph)),
+            Triple(named, sd(SD + "graph"), graph),
+            Triple(graph, RDF_TYPE, sd(SD + "Graph")),
+            Triple(graph, sd(VOID + "triples"), Literal(str(info.triples), _INTEGER)),
         ]
     return triples
 
 
-_INTEGER = ox.NamedNode(PREFIXES["xsd"] + "integer")
+_INTEGER = Iri(PREFIXES["xsd"] + "integer")
 
 
 # Served by a plain Starlette route: FastAPI's per-request machinery (parameter and dependency

@@ -17,6 +17,18 @@ from app.iris import Minter
 from app.namespaces import ONTOLOGY_IRI
 from app.rdf.mapping import Triple
 
+Quad = ox.Quad
+"""A statement as the store holds it (what the pipeline hands over to be stored)."""
+
+
+def holds_iri(text: str) -> bool:
+    """Whether the store accepts ``text`` as an IRI (RFC 3987, as Oxigraph checks it)."""
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
+
 
 class _Terms:
     """rdflib term -> Oxigraph term, each distinct term converted once."""
