@@ -588,6 +588,13 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Rebuild when notes change, are added or removed (SIGHUP always rebuilds).",
+        ),
+    ] = False,
     base_iri: BaseIri = None,
     set_aside: SetAside = True,
     workers: Workers = None,
@@ -595,7 +602,6 @@ def serve_command(
     """Serve the graph of SEEDS: SPARQL, JSON API, linked data and dumps (read-only)."""
     from app.api.app import create_app
     from app.api.server import run
-    from app.store.snapshot import reopen
 
     seeds = seeds or [Path("seeds")]
     settings = _settings(base_iri, set_aside, workers)
@@ -629,17 +635,10 @@ def serve_command(
             _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
     _check_paths(seeds)
     logging.basicConfig(format="meshkg: %(message)s", level=logging.WARNING)
-    snapshot = reopen(seeds, settings, store_path) if store_path is not None else None
-    how = f"reopened from {store_path}"
-    if snapshot is None:
-        from app.pipeline import open_or_build
+    from app.pipeline import to_serve
 
-        with _progress(True) as hook:
-            snapshot, _ = open_or_build(seeds, settings, store_path, progress=hook)
-        how = "built"
-    if snapshot.on_disk and snapshot.info.triples <= settings.memory_quads:
-        snapshot = snapshot.into_memory()
-    how += ", served from disk" if snapshot.on_disk else ", served from memory"
+    with _progress(True) as hook:
+        snapshot, how = to_serve(seeds, settings, store_path, progress=hook)
     served = snapshot
 
     def ready(bound_host: str, bound_port: int) -> None:
@@ -649,7 +648,7 @@ def serve_command(
             f"collection(s); serving on http://{shown}:{bound_port}/ (Ctrl-C stops)"
         )
 
-    app = create_app(snapshot, settings)
+    app = create_app(snapshot, settings, seeds=seeds, store_path=store_path, watch=watch)
     run(app, settings, host, port, on_ready=ready, on_refusal=app.state.observer.refused)
 
 

@@ -175,7 +175,7 @@ def read(
         for coll_files, notes in zip(found, per_collection, strict=True):
             if not settings.include_set_aside:
                 for note in notes:
-                    _drop_set_aside(note)
+                    drop_set_aside(note)
             corpus.collections.append(
                 resolve(
                     coll_files.name,
@@ -187,7 +187,7 @@ def read(
     return corpus
 
 
-def _drop_set_aside(note: Note) -> None:
+def drop_set_aside(note: Note) -> None:
     """Leave out code written inside triple-quoted strings, but not identifier lists.
 
     ``add codes to sN:`` followed by a string of identifiers is the study's normal way to say
@@ -245,39 +245,81 @@ def store_and_check(built: Build, root: Path | None = None) -> tuple[Snapshot, R
 
 def store(built: Build, root: Path | None = None) -> Snapshot:
     """The build as an Oxigraph snapshot: in memory, or written under ``root``."""
-    base = built.settings.base_iri
     with _timed(built.timings, "store"), collector.paused():
-        converter = Converter(base)
-        all_quads: list[Quad] = []
-        collections = []
+        converter = Converter(built.settings.base_iri)
         triples = built.triples
-        for coll in built.corpus.collections:
-            coll_quads = converter.quads(coll.name, triples[coll.name])
-            all_quads.extend(coll_quads)
-            collections.append(
-                CollectionInfo(
-                    name=coll.name,
-                    graph=Minter(base, coll.name, str).collection,
-                    title=coll.title,
-                    description=coll.description,
-                    triples=len(coll_quads),
-                    sources=len(coll.sources),
-                )
+        parts = [
+            (coll, converter.quads(coll.name, triples[coll.name]))
+            for coll in built.corpus.collections
+        ]
+        return assemble(parts, built.key, built.settings, built.timings, root)
+
+
+def assemble(
+    parts: list[tuple[Collection, list[Quad]]],
+    key: str,
+    settings: Settings,
+    timings: dict[str, float],
+    root: Path | None,
+) -> Snapshot:
+    """A snapshot of collections already converted to quads (one named graph each), with
+    the ontology beside them: in memory, or written under ``root``."""
+    base = settings.base_iri
+    all_quads: list[Quad] = []
+    collections = []
+    for coll, coll_quads in parts:
+        all_quads.extend(coll_quads)
+        collections.append(
+            CollectionInfo(
+                name=coll.name,
+                graph=Minter(base, coll.name, str).collection,
+                title=coll.title,
+                description=coll.description,
+                triples=len(coll_quads),
+                sources=len(coll.sources),
             )
-        data_triples = len(all_quads)
-        all_quads.extend(ontology_quads())
-        info = SnapshotInfo(
-            key=built.key,
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
-            meshkg=__version__,
-            base_iri=base,
-            collections=tuple(collections),
-            triples=data_triples,
-            timings={k: round(v, 4) for k, v in built.timings.items()},
         )
-        if root is None:
-            return Snapshot.in_memory(all_quads, info)
-        return Snapshot.write(root, all_quads, info)
+    data_triples = len(all_quads)
+    all_quads.extend(ontology_quads())
+    info = SnapshotInfo(
+        key=key,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        meshkg=__version__,
+        base_iri=base,
+        collections=tuple(collections),
+        triples=data_triples,
+        timings={k: round(v, 4) for k, v in timings.items()},
+    )
+    if root is None:
+        return Snapshot.in_memory(all_quads, info)
+    return Snapshot.write(root, all_quads, info)
+
+
+def serving_form(snapshot: Snapshot, settings: Settings) -> Snapshot:
+    """The snapshot as the service serves it: a stored one of up to ``memory_quads`` quads is
+    copied into memory (Oxigraph answers several times faster from memory)."""
+    if snapshot.on_disk and snapshot.info.triples <= settings.memory_quads:
+        return snapshot.into_memory()
+    return snapshot
+
+
+def to_serve(
+    paths: list[Path],
+    settings: Settings,
+    root: Path | None = None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[Snapshot, str]:
+    """What the service serves for ``paths``, and how it came to be (for the start banner):
+    the stored snapshot when the seeds are unchanged, else a new build (stored under ``root``
+    when given), in the form :func:`serving_form` picks."""
+    snapshot = reopen(paths, settings, root) if root is not None else None
+    how = f"reopened from {root}"
+    if snapshot is None:
+        snapshot, _ = open_or_build(paths, settings, root, progress=progress)
+        how = "built"
+    snapshot = serving_form(snapshot, settings)
+    return snapshot, how + (", served from disk" if snapshot.on_disk else ", served from memory")
 
 
 def open_or_build(

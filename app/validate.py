@@ -159,47 +159,65 @@ class Validation:
     ) -> None:
         self.diagnostics = list(diagnostics)
         self.files = files
-        sources = sorted((s for s in sources if s[0]), key=lambda s: -s[0])
+        self._count = len(sources)
+        ordered = sorted(
+            ((i, s) for i, s in enumerate(sources) if s[0]), key=lambda item: -item[1][0]
+        )
         parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
         self._jobs: list[_Job]
-        if not parallel or len(sources) >= workers:
-            self._jobs = [(build, None, files) for _size, build in sources]
+        self._owners: list[int]  # the source each job checks (part of)
+        if not parallel or len(ordered) >= workers:
+            self._jobs = [(build, None, files) for _i, (_size, build) in ordered]
+            self._owners = [i for i, _source in ordered]
         else:
-            built = [(size, build()) for size, build in sources]
+            built = [(i, size, build()) for i, (size, build) in ordered]
             jobs = sorted(
                 (
-                    (_constant(graph), group, size * weight)
-                    for size, graph in built
+                    (i, _constant(graph), group, size * weight)
+                    for i, size, graph in built
                     for group, weight in shape_groups(3 * workers)
                 ),
-                key=lambda job: -job[2],
+                key=lambda job: -job[3],
             )
-            self._jobs = [(graph, group, files) for graph, group, _cost in jobs]
+            self._jobs = [(graph, group, files) for _i, graph, group, _cost in jobs]
+            self._owners = [i for i, _graph, _group, _cost in jobs]
         self._pool: Pool | None = None
-        self._pending: AsyncResult[list[_Part]] | None = None
+        self._pending: AsyncResult[list[Part]] | None = None
         if parallel and len(self._jobs) > 1:
             ctx = multiprocessing.get_context("fork")
             self._pool = ctx.Pool(min(workers, len(self._jobs)), _share, (self._jobs,))
             jobs_count = len(self._jobs)
             self._pending = self._pool.map_async(_validate_shared, range(jobs_count), chunksize=1)
 
-    def report(self) -> Report:
+    def parts(self) -> list[list[Part]]:
+        """Each source's results, in the order the sources were given (waits for them).
+
+        Kept per collection, they let a rebuild check only the collections that changed and
+        :func:`merge` them with the others' earlier results.
+        """
         if self._pending is not None and self._pool is not None:
             try:
-                parts = self._pending.get()
+                done = self._pending.get()
             finally:
                 self._pool.close()
                 self._pool.join()
         else:
-            parts = [_run(*job) for job in self._jobs]
-        return _merge(parts, self.diagnostics, self.files)
+            done = [_run(*job) for job in self._jobs]
+        out: list[list[Part]] = [[] for _ in range(self._count)]
+        for owner, part in zip(self._owners, done, strict=True):
+            out[owner].append(part)
+        return out
+
+    def report(self) -> Report:
+        return merge([p for parts in self.parts() for p in parts], self.diagnostics, self.files)
 
 
 def _constant(graph: ValidationGraph) -> Callable[[], ValidationGraph]:
     return lambda: graph
 
 
-def _merge(parts: list[_Part], diagnostics: list[Diagnostic], files: dict[str, URIRef]) -> Report:
+def merge(parts: list[Part], diagnostics: list[Diagnostic], files: dict[str, URIRef]) -> Report:
+    """One report of SHACL results (``parts``) and the reader's findings (``diagnostics``)."""
     report = Report(graph=Graph())
     results = report.graph
     for findings, triples in parts:
@@ -256,7 +274,8 @@ def shape_groups(count: int) -> list[tuple[list[str] | None, int]]:
 
 
 _Triple = tuple[Node, Node, Node]
-_Part = tuple[list["Finding"], list[_Triple]]
+Part = tuple[list["Finding"], list[_Triple]]
+"""The results of checking one collection (or one group of shapes on it)."""
 _Job = tuple[Callable[[], ValidationGraph], list[str] | None, dict[str, URIRef]]
 _SHARED: dict[str, list[_Job]] = {}
 
@@ -265,13 +284,13 @@ def _share(jobs: list[_Job]) -> None:
     _SHARED["jobs"] = jobs
 
 
-def _validate_shared(index: int) -> _Part:
+def _validate_shared(index: int) -> Part:
     return _run(*_SHARED["jobs"][index])
 
 
 def _run(
     build: Callable[[], ValidationGraph], shapes: list[str] | None, files: dict[str, URIRef]
-) -> _Part:
+) -> Part:
     return _validate_graph(build(), shapes, files)
 
 

@@ -24,6 +24,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PIDS: dict[str, int] = {}
+"""The process id of each running service, by its base URL (to send it signals)."""
+
+
 @contextmanager
 def running(
     seeds: list[Path], *args: str, timeout: float = 60, output: Path | None = None
@@ -66,8 +70,10 @@ def running(
             if time.monotonic() > deadline:
                 raise RuntimeError("meshkg serve did not answer in time")
             time.sleep(0.1)
+        PIDS[url] = proc.pid
         yield url
     finally:
+        PIDS.pop(url, None)
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +22,7 @@ from app import __version__
 from app.api import errors
 from app.api.cache import Answers, Bodies, ResponseCache
 from app.api.fair_share import ClientBudget
+from app.api.generations import Generations, Pin
 from app.api.observe import AccessLog, Metrics, Observe, Observer
 from app.api.pages import STATIC, SWAGGER_UI
 from app.api.routes import api, dumps, meta, resources, sparql
@@ -52,37 +54,57 @@ class _Served(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
-        cached = ResponseCache(inner, answers=self.state.service.answers)
-        return Observe(cached, observer=self.state.observer)
+        pinned = Pin(ResponseCache(inner), self.state.generations)
+        return Observe(pinned, observer=self.state.observer)
 
 
-def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
+def create_app(
+    snapshot: Snapshot,
+    settings: Settings,
+    *,
+    seeds: list[Path] | None = None,
+    store_path: Path | None = None,
+    watch: bool = False,
+) -> FastAPI:
+    """The service over ``snapshot``; with ``seeds`` it can reload them (``SIGHUP``, and on
+    every change with ``watch``), storing each new snapshot under ``store_path`` if given."""
     limits = WorkerLimits(settings.worker_isolation, settings.query_mb * 1024 * 1024)
-    pool = QueryPool(snapshot.opener(), settings.query_processes, settings.query_timeout, limits)
-    store = EmbeddedStore(snapshot, pool)
     budget = settings.cache_mb * 1024 * 1024
-    service = Service(
-        store,
-        settings,
-        Answers(budget),
-        Bodies(budget // 4),
-        ClientBudget(settings.client_query_limit, store.crowded, LONG_QUERY),
-    )
+    generations: list[Generations] = []  # the one below; the client budget asks it
+
+    def crowded() -> bool:
+        return bool(generations) and generations[0].current.service.store.crowded()
+
+    clients = ClientBudget(settings.client_query_limit, crowded, LONG_QUERY)
+
+    def make(snapshot: Snapshot) -> Service:
+        pool = QueryPool(
+            snapshot.opener(), settings.query_processes, settings.query_timeout, limits
+        )
+        return Service(
+            EmbeddedStore(snapshot, pool), settings, Answers(budget), Bodies(budget // 4), clients
+        )
+
+    served = Generations(make(snapshot), make, seeds, settings, store_path)
+    generations.append(served)
 
     metrics = Metrics()
-    metrics.watch(service)
-    observer = Observer(AccessLog(settings.access_log), metrics, service.data_path)
+    metrics.watch(served)
+    observer = Observer(AccessLog(settings.access_log), metrics, served.current.service.data_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await store.start()
+        first = served.current.service.store
+        await first.start()
         # the JSON API's tables are built once per snapshot; building them beside the first
         # requests instead of in the first /api request keeps that request as fast as the rest
-        threading.Thread(target=lookup.tables, args=(store,), daemon=True).start()
+        threading.Thread(target=lookup.tables, args=(first,), daemon=True).start()
+        await served.start(watch)
         try:
             yield
         finally:
-            pool.close()
+            await served.close()
+            served.current.service.store.close()
             observer.log.close()
 
     app = _Served(
@@ -94,7 +116,7 @@ def create_app(snapshot: Snapshot, settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.service = service
+    app.state.generations = served
     app.state.observer = observer
     app.add_middleware(
         CORSMiddleware,

@@ -128,12 +128,15 @@ class Bodies(Kept[tuple[str, str, str], tuple[orjson.Fragment, int]]):
 class ResponseCache:
     """The middleware: answers a request from :class:`Answers` or records the app's answer."""
 
-    def __init__(self, app: ASGIApp, answers: Answers) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.answers = answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answers = self.answers
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # the answers of the generation this request is pinned to (app.api.generations)
+        answers: Answers = scope["state"]["service"].answers
         if (
             answers.max_bytes <= 0
             or scope["type"] != "http"
@@ -168,9 +171,9 @@ class ResponseCache:
         answers.misses += 1
         state["cache"] = "miss"
         keep = b"no-store" not in directives
-        await self.app(scope, receive, self._recorder(key, send, keep))
+        await self.app(scope, receive, self._recorder(answers, key, send, keep))
 
-    def _recorder(self, key: _Key, send: Send, keep: bool) -> Send:
+    def _recorder(self, answers: Answers, key: _Key, send: Send, keep: bool) -> Send:
         status = 0
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
@@ -187,12 +190,12 @@ class ResponseCache:
             elif message["type"] == "http.response.body" and keep:
                 body = message.get("body", b"")
                 size += len(body)
-                if size > self.answers.max_entry:
+                if size > answers.max_entry:
                     keep, chunks[:] = False, []
                 else:
                     chunks.append(body)
                 if keep and not message.get("more_body", False):
-                    self.answers.put(key, _Entry(status, headers, b"".join(chunks)))
+                    answers.put(key, _Entry(status, headers, b"".join(chunks)))
             await send(message)
 
         return record

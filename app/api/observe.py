@@ -39,7 +39,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from app.api.service import Service
+    from app.api.generations import Generations
 
 REQUEST_ID = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
@@ -147,8 +147,8 @@ class Metrics:
             found = self.latency[route] = _Histogram()
         found.observe(seconds)
 
-    def watch(self, service: Service) -> None:
-        self.registry.register(_ServiceCollector(service))
+    def watch(self, generations: Generations) -> None:
+        self.registry.register(_ServiceCollector(generations))
 
 
 class _RequestCollector(Collector):
@@ -193,11 +193,12 @@ class _RequestCollector(Collector):
 class _ServiceCollector(Collector):
     """Figures the service keeps anyway, read when metrics are scraped."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, generations: Generations) -> None:
+        self.generations = generations
 
     def collect(self) -> Iterable[Metric]:
-        status = self.service.store.status()
+        service = self.generations.current.service
+        status = service.store.status()
         restarts = CounterMetricFamily(
             "meshkg_worker_restarts",
             "Query workers stopped and replaced, by reason",
@@ -206,7 +207,7 @@ class _ServiceCollector(Collector):
         for reason, count in sorted(status.restarts.items()):
             restarts.add_metric([reason], count)
         yield restarts
-        answers = self.service.answers.stats()
+        answers = service.answers.stats()
         hits = CounterMetricFamily(
             "meshkg_cache_hits", "Requests answered from the answer cache", labels=[]
         )
@@ -223,7 +224,7 @@ class _ServiceCollector(Collector):
         running = GaugeMetricFamily(
             "meshkg_queries_running", "SPARQL queries being checked or evaluated"
         )
-        running.add_metric([], self.service.clients.running())
+        running.add_metric([], service.clients.running())
         yield running
         workers = GaugeMetricFamily("meshkg_query_workers", "Query worker processes")
         workers.add_metric([], status.query_processes)

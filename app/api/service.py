@@ -80,7 +80,7 @@ class Service:
 async def _service(request: Request) -> Service:
     # async: FastAPI runs a plain function dependency in its thread pool, a thread hop per
     # request that costs more than most routes' own work
-    service: Service = request.app.state.service
+    service: Service = request.state.service
     return service
 
 

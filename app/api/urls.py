@@ -73,7 +73,7 @@ def here(request: Request, **params: object) -> str:
 
 
 def _trusted(request: Request, host: str) -> bool:
-    names: frozenset[str] = request.app.state.service.settings.trusted_host_names
+    names: frozenset[str] = request.state.service.settings.trusted_host_names
     host = host.lower()
     if host in names:
         return True

@@ -780,7 +780,7 @@ async def _one(
     write: Callable[[Out, Detail], Body],
 ) -> Response:
     """One source or code, named in the path by its collection and its identifier."""
-    service: Service = request.app.state.service
+    service: Service = request.state.service
     name = _collection(service, request.path_params["collection"])
     ident = request.path_params["source_id" if what == "source" else "ident"]
     minter = Minter(service.base, name, str)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app import __version__
 from app.api import urls
 from app.api.errors import ApiError, error_body
+from app.api.generations import Generations
 from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.service import ServiceDep
@@ -37,12 +38,26 @@ NO_STORE = "no-store"  # answers about the running process, not the snapshot: ne
 
 
 @router.get("/health", summary="Liveness: the service answers HTTP (see /ready for queries)")
-async def health(service: ServiceDep, response: Response) -> dict[str, object]:
+async def health(request: Request, service: ServiceDep, response: Response) -> dict[str, object]:
     response.headers["Cache-Control"] = NO_STORE
     return {
         "status": "ok",
         "snapshot": service.store.info.key,
         "triples": service.store.info.triples,
+        **(await _generation(request)),
+    }
+
+
+async def _generation(request: Request) -> dict[str, object]:
+    """Which generation serves, whether the notes on disk differ from what it was built from
+    (a look at the files, off the event loop), and how the last reload went."""
+    generations: Generations = request.app.state.generations
+    last = generations.last
+    return {
+        "generation": generations.current.describe(),
+        "stale": await run_in_threadpool(generations.stale),
+        "reloading": generations.reloading,
+        "last_reload": last.describe() if last is not None else None,
     }
 
 
@@ -72,7 +87,7 @@ async def ready(service: ServiceDep) -> JSONResponse:
 
 
 @router.get("/info", summary="Version, snapshot, limits and the answer cache")
-async def info(service: ServiceDep, response: Response) -> dict[str, object]:
+async def info(request: Request, service: ServiceDep, response: Response) -> dict[str, object]:
     response.headers["Cache-Control"] = NO_STORE
     snap = service.store.info
     return {
@@ -95,6 +110,7 @@ async def info(service: ServiceDep, response: Response) -> dict[str, object]:
             "network_guards": list(service.store.status().network_guards),
             "restarts": dict(service.store.status().restarts),
         },
+        **(await _generation(request)),
         "cache": asdict(service.answers.stats()),
         "item_cache": asdict(service.bodies.stats()),
         "uptime_seconds": round(time.time() - service.started, 1),

@@ -130,7 +130,7 @@ def _content_type(header: str | None) -> tuple[str | None, str | None]:
 
 async def sparql(request: Request) -> Response:
     """Evaluate a query, or describe the service when there is none."""
-    service: Service = request.app.state.service
+    service: Service = request.state.service
     limit = service.settings.query_kb * 1024
     if len(request.scope["query_string"]) > limit:
         raise ApiError(
