@@ -25,3 +25,15 @@ PREFIXES: dict[str, str] = {
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "void": "http://rdfs.org/ns/void#",
 }
+
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+
+
+def curie(iri: str) -> str:
+    """``mk:Practice`` for a term of a known vocabulary, else the IRI itself: the one way the
+    service shortens IRIs (pages, reports, counts, JSON-LD). The longest namespace wins, and
+    a namespace alone (an empty local part) stays whole."""
+    for prefix, namespace in _BY_LENGTH:
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri

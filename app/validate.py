@@ -28,7 +28,7 @@ from rdflib.term import Node
 from app.bundled import shapes_path
 from app.iris import location_of
 from app.model import Diagnostic, Level, Severity
-from app.namespaces import PREFIXES
+from app.namespaces import PREFIXES, curie
 from app.vocab import MK, uri
 
 _SH_LEVEL = {SH.Violation: Level.VIOLATION, SH.Warning: Level.WARNING, SH.Info: Level.INFO}
@@ -355,11 +355,7 @@ def _finding(g: Graph, result: Node, codes: dict[Node, str], locate: _Locator) -
 def _short(node: Node | None) -> str | None:
     if node is None or isinstance(node, BNode):
         return None
-    text = str(node)
-    for prefix, ns in PREFIXES.items():
-        if text.startswith(str(ns)):
-            return f"{prefix}:{text[len(str(ns)) :]}"
-    return text
+    return curie(str(node))
 
 
 class _ReaderFocus:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app import collector
+from app.order import natural
 from app.read import tables_file
 from app.read.tables import (
     MK,
@@ -35,7 +36,6 @@ from app.read.tables import (
     Words,
     build,
     code_row,
-    natural,
 )
 from app.store.seam import GraphReader
 

@@ -21,13 +21,13 @@ the route only does HTTP.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from app import terms
-from app.namespaces import MK, PREFIXES
+from app.namespaces import MK, PREFIXES, curie
+from app.order import natural
 from app.store.seam import GraphReader
 from app.terms import Blank, Iri, Literal, Term, Triple
 
@@ -235,14 +235,6 @@ def fallback_label(iri: str, base: str) -> str:
     return curie(iri)
 
 
-def curie(iri: str) -> str:
-    """``mk:Practice`` for a term of a known vocabulary, else the IRI itself."""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return iri
-
-
 # --- evidence and quotes --------------------------------------------------------------------
 
 _PREFIX_LINES = "".join(
@@ -296,15 +288,10 @@ class QuoteRow:
 
     def sort_key(self) -> tuple[tuple[object, ...], int, tuple[object, ...]]:
         return (
-            _natural(self.source_id or self.source or ""),
+            natural(self.source_id or self.source or ""),
             self.line if self.line is not None else 1 << 30,
-            _natural(self.iri),
+            natural(self.iri),
         )
-
-
-def _natural(text: str) -> tuple[object, ...]:
-    """``s2`` before ``s10``: digit runs compare as numbers."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
 def _value(row: terms.Row, name: str) -> str | None:
@@ -450,8 +437,7 @@ class PageMaker:
             grouped.setdefault(t.predicate.value, []).append(self.term(t.object))
         order = sorted(grouped, key=lambda p: (_LABEL_RANK.get(p, len(_LABEL_RANK)), curie(p)))
         return [
-            Row(self.predicate(p), sorted(grouped[p], key=lambda s: _natural(s.text)))
-            for p in order
+            Row(self.predicate(p), sorted(grouped[p], key=lambda s: natural(s.text))) for p in order
         ]
 
     def inbound_rows(self, triples: Iterable[Triple]) -> list[Row]:
@@ -466,7 +452,7 @@ class PageMaker:
                     shown = Shown(shown.text, shown.href, shown.title, curie(kinds[0]))
                 grouped.setdefault(t.predicate.value, []).append(shown)
         return [
-            Row(self.predicate(p), sorted(grouped[p], key=lambda s: _natural(s.text)))
+            Row(self.predicate(p), sorted(grouped[p], key=lambda s: natural(s.text)))
             for p in sorted(grouped, key=curie)
         ]
 
@@ -537,4 +523,4 @@ def _line(triples: Iterable[Triple]) -> int | None:
 def _part_key(iri: str, triples: list[Triple]) -> tuple[int, tuple[object, ...]]:
     """Lines in line order (``#L9`` before ``#L10``), other parts after them by name."""
     line = _line(triples)
-    return (line, ()) if line is not None else (1 << 30, _natural(iri))
+    return (line, ()) if line is not None else (1 << 30, natural(iri))

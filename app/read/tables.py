@@ -17,13 +17,13 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import accumulate
 from typing import Any, Literal
 
 from app import terms
 from app.iris import split
 from app.namespaces import PREFIXES
+from app.order import natural
 from app.store.info import SnapshotInfo
 from app.store.seam import GraphReader
 
@@ -383,19 +383,6 @@ def value(term: Term) -> str | bool | int | None:
 
 def _select(store: GraphReader, query: str) -> Iterator[terms.Row]:
     return store.select(query)
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-@lru_cache(maxsize=1 << 14)
-def natural(text: str) -> tuple[tuple[int, int | str], ...]:
-    """A sort key that puts ``s2`` before ``s10``."""
-    return tuple(
-        (1, int(part)) if part.isdigit() else (0, part.casefold())
-        for part in _DIGITS.split(text)
-        if part
-    )
 
 
 SOURCE_KEYS: dict[SourceSort, Callable[[SourceRow], Any]] = {

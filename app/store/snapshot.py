@@ -27,7 +27,7 @@ import pyoxigraph as ox
 
 from app import __version__
 from app.config import Settings
-from app.namespaces import ONTOLOGY_IRI, PREFIXES
+from app.namespaces import ONTOLOGY_IRI, curie
 from app.rdf.formats import RdfFormat
 from app.seeds import CollectionFiles, discover, fingerprint
 from app.store.files import atomic_write
@@ -287,7 +287,7 @@ class Snapshot:
             cls, n = row["c"], row["n"]
             assert isinstance(cls, ox.NamedNode)
             assert isinstance(n, ox.Literal)
-            out[_curie(cls.value)] = int(n.value)
+            out[curie(cls.value)] = int(n.value)
         return dict(sorted(out.items()))
 
     def close(self) -> None:
@@ -361,13 +361,6 @@ def _safe_file_name(name: str) -> str:
     """A file name for any collection name; the hash keeps two names from meeting."""
     readable = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
     return f"{readable[:60]}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
-
-
-def _curie(iri: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns):
-            return f"{prefix}:{iri[len(ns) :]}"
-    return iri
 
 
 _OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
