@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's paths, the shared corpus (read in place, never copied)."""
+"""Shared fixtures: the project's paths, the shared corpus (read in place, never copied), and
+the study written for the tests (``tests/fixtures/study``), which needs nothing from outside."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 USER_SEED = SHARED / "seeds" / "000_15eeaea9ef02ddc7.txt"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+STUDY = FIXTURES / "study"
 
 
 def _need(path: Path) -> Path:
@@ -73,4 +75,26 @@ def fixture_server() -> Iterator[str]:
     from tests.server import running
 
     with running([FIXTURES / "names" / "my study #1 %é", FIXTURES / "notes" / "platform"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def study_dir() -> Path:
+    """A small study in the real seed format, one collection named ``study``: seven notes with
+    sources of several types, quotes, every kind of code, impacts of every level, decisions with
+    options, dependencies, a set-aside code and an unresolved reference (its README lists them)."""
+    return STUDY
+
+
+@pytest.fixture(scope="session")
+def study_build(study_dir: Path) -> Build:
+    return build([study_dir])
+
+
+@pytest.fixture(scope="session")
+def study_server(study_dir: Path) -> Iterator[str]:
+    """The service over the study, with a short time limit like ``corpus_server``."""
+    from tests.server import running
+
+    with running([study_dir], "--query-timeout", "3") as url:
         yield url

@@ -155,15 +155,20 @@ def test_validate_exits_1_on_a_violation(study: Path) -> None:
     assert "does not conform" in run.stdout
 
 
-def test_validate_text_report_groups_by_file(corpus_dir: Path) -> None:
-    run = meshkg("validate", str(corpus_dir / "self-serve-platform"), "--level", "warning")
+def test_validate_text_report_groups_by_file(study_dir: Path) -> None:
+    """The study's warnings under the file that has them; its set-aside infos left out."""
+    run = meshkg("validate", str(study_dir), "--level", "warning")
     assert run.returncode == 0, run.stderr
     text = run.stdout
-    s6 = text.split("self-serve-platform/s_6.md\n", 1)[1].split(".md\n", 1)[0]
-    assert "names s7, not s6" in s6
-    assert "names s5, not s6" in s6
-    assert "is also used by in_place_consumption" in s6
-    assert "info" not in text.split("\n")[0]
+    files = [line for line in text.splitlines() if line.endswith(".md")]
+    assert [Path(f).name for f in files] == ["s_2.md", "s_4.md"]
+    s2 = text.split("study/s_2.md\n", 1)[1].split(".md\n", 1)[0]
+    assert "names s3, not s2" in s2
+    assert "example: header (line 1)" in s2
+    s4 = text.split("study/s_4.md\n", 1)[1]
+    assert "did you mean schema_registry?" in s4
+    assert "set-aside" not in text
+    assert "0 violation(s), 4 warning(s), 2 info(s)" in text
 
 
 def test_validate_turtle_is_a_shacl_report(study: Path) -> None:
@@ -175,17 +180,31 @@ def test_validate_turtle_is_a_shacl_report(study: Path) -> None:
     assert report.value(node, SH.conforms) == Literal(True)
 
 
-def test_parse_json_follows_its_schema(user_seed: Path) -> None:
-    run = meshkg("parse", str(user_seed), "--json")
+def test_parse_json_follows_its_schema(study_dir: Path) -> None:
+    run = meshkg("parse", str(study_dir / "s_2.md"), "--json")
     assert run.returncode == 0, run.stderr
     doc = ExtractionOut.model_validate_json(run.stdout)
     (coll,) = doc.collections
+    assert coll.title == "Event streams between teams"  # collection.toml beside the note
     (source,) = coll.sources
-    assert source.id == "s6"
-    assert len(source.quotes) == 23
-    assert len(source.open_codes) == 19
+    assert source.id == "s2"
+    assert len(source.quotes) == 3
+    assert [c.text for c in source.open_codes] == [
+        "Park failing events in a dead letter queue.",
+        "schema_registry",
+    ]
     assert source.header
-    assert source.header.fields["tiny url"].value == ("https://tinyurl.com/self-serve-plaform-s7")
+    assert source.header.fields["tiny url"].value == "https://tinyurl.com/event-streams-s3"
+    whole = ExtractionOut.model_validate_json(meshkg("parse", str(study_dir), "--json").stdout)
+    assert [s.id for s in whole.collections[0].sources] == [
+        "p1",
+        "p2",
+        "s1",
+        "s2",
+        "s3",
+        "s4",
+        "s10",
+    ]
 
 
 def test_published_schema_is_current() -> None:
@@ -195,18 +214,22 @@ def test_published_schema_is_current() -> None:
     assert json.loads(run.stdout) == published
 
 
-def test_stats_counts_per_collection_and_class(corpus_dir: Path) -> None:
-    run = meshkg("stats", str(corpus_dir), "--json")
+def test_stats_counts_per_collection_and_class(study_dir: Path) -> None:
+    run = meshkg("stats", str(study_dir), "seeds", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     by_name = {c["name"]: c for c in data["collections"]}
-    dp = by_name["data-as-a-product"]
-    assert dp["codes"] == {"practice": 37, "pattern": 34, "force": 49, "decision": 10}
-    assert (dp["relations"], dp["impacts"], dp["option_links"], dp["options"]) == (94, 93, 53, 52)
-    assert dp["classes"]["mk:ForceImpact"] == 93
-    assert by_name["self-serve-platform"]["classes"]["mk:Quote"] == 537
+    study = by_name["study"]
+    assert (study["files"], study["sources"], study["quotes"]) == (7, 7, 25)
+    assert study["codes"] == {"practice": 5, "pattern": 4, "force": 6, "decision": 2}
+    assert study["unresolved"] == 1
+    counted = ("relations", "impacts", "option_links", "options", "dependencies")
+    assert tuple(study[k] for k in counted) == (18, 18, 4, 4, 3)
+    assert study["classes"]["mk:ForceImpact"] == 18
+    assert study["classes"]["mk:Interview"] == 2
+    assert by_name["self-serve-platform"]["classes"]["mk:Source"] == 1  # the project's seed
     assert data["triples"] == sum(c["triples"] for c in data["collections"])
-    text = meshkg("stats", str(corpus_dir)).stdout
+    text = meshkg("stats", str(study_dir)).stdout
     assert "mk:DecisionOption" in text
     assert "force relations (distinct)" in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from pathlib import Path
 
@@ -13,12 +14,23 @@ from app.config import Settings
 from app.iris import Minter
 from app.model import CodeKind, Collection, Level
 from app.parse import read_note, resolve
+from app.parse.decode import decode_bytes
+from app.parse.notes import (
+    MAX_FENCE_CHARS,
+    MAX_FENCE_LINES,
+    MAX_NOTE_FINDINGS,
+    MAX_NOTE_ITEMS,
+    MAX_NOTE_LINES,
+)
+from app.parse.sections import scan
+from app.parse.traces import MAX_STATEMENTS, split_statements
 from app.pipeline import Build, build, check, read, read_file, store
 from app.rdf.formats import FORMATS, RdfFormat
-from app.seeds import discover
+from app.seeds import MAX_NOTE_BYTES, discover
 from app.store.snapshot import Snapshot
 from app.validate import Finding, Report
 from app.vocab import uri
+from tests.test_hostile_seeds import CAP_CODES
 
 SS = "self-serve-platform"
 DP = "data-as-a-product"
@@ -252,3 +264,39 @@ def test_parallel_validation_finds_what_one_process_finds(corpus_dir: Path, fold
     two = check(build(seeds, Settings(workers=2)))
     assert _keys(one) == _keys(two)
     assert len(one.graph) == len(two.graph)
+
+
+def test_the_corpus_is_far_below_every_cap(corpus_dir: Path) -> None:
+    """At least ten times: a cap must never touch a real note."""
+    collections, _ = discover([corpus_dir])
+    seeds = [seed for coll in collections for seed in coll.files]
+    assert seeds
+    for seed in seeds:
+        data = seed.path.read_bytes()
+        assert len(data) * 10 < MAX_NOTE_BYTES
+        text, _ = decode_bytes(data, seed.display)
+        assert text.count("\n") * 10 < MAX_NOTE_LINES
+        for item in scan(text):
+            if item.kind != "fence":
+                continue
+            assert len(item.text) * 10 < MAX_FENCE_CHARS
+            assert item.text.count("\n") * 10 < MAX_FENCE_LINES
+            try:
+                statements = len(ast.parse(item.text).body)
+            except SyntaxError:
+                statements = len(split_statements(item.text.split("\n")))
+            assert statements * 10 < MAX_STATEMENTS
+        read_ = read_file(seed)
+        items = (
+            len(read_.quotes)
+            + len(read_.open_codes)
+            + sum(1 + len(b.evidence) for b in read_.blocks)
+            + len(read_.definitions)
+            + len(read_.references)
+            + len(read_.relations)
+            + len(read_.options)
+            + len(read_.dependencies)
+        )
+        assert items * 10 < MAX_NOTE_ITEMS, seed.display
+        assert len(read_.diagnostics) * 10 < MAX_NOTE_FINDINGS
+        assert [d.code for d in read_.diagnostics if d.code in CAP_CODES] == []

@@ -113,14 +113,17 @@ def test_dumps_of_an_unwritable_snapshot_go_to_scratch_space(seeds: Path, tmp_pa
     assert not dump.path.exists()
 
 
-def test_collection_dump_is_that_collections_graph(corpus_dir: Path, tmp_path: Path) -> None:
-    built = build([corpus_dir / "self-serve-platform", corpus_dir / "data-as-a-product"])
+def test_collection_dump_is_that_collections_graph(study_dir: Path, seeds: Path) -> None:
+    """Two collections stored together; the dump of one holds its graph whole, and no other."""
+    built = build([study_dir, seeds])
     snap = store(built)
-    data = snap.serialize(BY_EXTENSION[".trig"], "self-serve-platform")
+    data = snap.serialize(BY_EXTENSION[".trig"], "study")
     back = Dataset()
     back.parse(data=data, format="trig")
     names = {str(g.identifier) for g in back.graphs() if len(g)}
-    assert names == {"https://w3id.org/meshkg/id/self-serve-platform"}
+    assert names == {"https://w3id.org/meshkg/id/study"}
+    (study,) = (g for g in built.graphs if str(g.identifier) == "https://w3id.org/meshkg/id/study")
+    assert set(back.graph(study.identifier)) == set(study)
 
 
 def test_unknown_collection_is_a_key_error(seeds: Path) -> None:
