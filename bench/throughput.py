@@ -197,7 +197,7 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
         )
         key = (work / "store" / "current").read_text().strip()
         snapshot_store = work / "store" / "snapshots" / key / "store"
-        ports = {name: free_port() for name in (*SERVERS, "floor")}
+        ports = {name: free_port() for name in (*SERVERS, "before", "floor")}
         base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         ask = "/sparql?" + urlencode({"query": ASK})
         stack.enter_context(
@@ -218,6 +218,31 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
                 base["meshkg"] + ask,
             )
         )
+        if args.baseline is not None:
+            # the same seeds served by another installation (the code before a change), with
+            # its own stored snapshot: side by side in one run, on one machine state
+            baseline = Path(args.baseline)
+            subprocess.run(
+                [str(baseline / "meshkg"), "build", str(seeds), "--store", str(work / "before")],
+                check=True,
+                capture_output=True,
+            )
+            stack.enter_context(
+                server(
+                    [
+                        str(baseline / "meshkg"),
+                        "serve",
+                        str(seeds),
+                        "--store",
+                        str(work / "before"),
+                        "--port",
+                        str(ports["before"]),
+                        "--client-queries",
+                        "1024",
+                    ],
+                    base["before"] + ask,
+                )
+            )
         dump = work / "all.nq"
         dump.write_bytes(httpx.get(base["meshkg"] + "/dumps/all.nq", timeout=600).content)
         stack.enter_context(
@@ -239,7 +264,7 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
         report["served_from"] = in_memory
         stack.enter_context(oxigraph_server(work, dump, ports["oxigraph"], in_memory == "memory"))
         base["oxigraph"] += "/query"
-        for name in ("meshkg", "bare"):
+        for name in ("meshkg", "bare", "before"):
             base[name] += "/sparql"
         base["rdflib-endpoint"] += "/"  # rdflib-endpoint answers queries at its root
         rdflib = Restartable(
@@ -255,7 +280,7 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
             ],
             base["rdflib-endpoint"] + "?" + urlencode({"query": ASK}),
         )
-        servers = list(SERVERS)
+        servers = list(SERVERS) + (["before"] if args.baseline is not None else [])
         if args.skip_rdflib:
             servers.remove("rdflib-endpoint")
         else:
@@ -283,7 +308,15 @@ def bench_scale(scale: int, args: argparse.Namespace) -> dict[str, object]:
                 wrk(base["floor"] + "/floor", "application/json", args.duration, args.connections)
             ),
         }
+        if args.baseline is not None:
+            before_ask = base["before"] + "?" + urlencode({"query": ASK})
+            report["ask_vs_floor"]["before_ask"] = asdict(  # type: ignore[index]
+                wrk(before_ask, results_json, args.duration, args.connections, fresh=True)
+            )
         report["api"] = api_runs(base["meshkg"].removesuffix("/sparql"), args)
+        if args.baseline is not None:
+            print("  the code before (--baseline):", flush=True)
+            report["api_before"] = api_runs(base["before"].removesuffix("/sparql"), args)
     return report
 
 
@@ -378,8 +411,13 @@ def sparql_runs(
                 row[s] = None
                 continue
             seconds = args.duration * (3 if s == "rdflib-endpoint" else 1)
-            row[s] = asdict(wrk(urls[s], accept, seconds, args.connections, fresh=s == "meshkg"))
+            fresh = s in ("meshkg", "before")
+            row[s] = asdict(wrk(urls[s], accept, seconds, args.connections, fresh=fresh))
         row["meshkg_cached"] = asdict(wrk(urls["meshkg"], accept, args.duration, args.connections))
+        if "before" in servers:
+            row["before_cached"] = asdict(
+                wrk(urls["before"], accept, args.duration, args.connections)
+            )
         floor_url = base["floor"] + f"/floor/{query.name}"
         row["answer_floor"] = asdict(wrk(floor_url, accept, args.duration, args.connections))
         out[query.name] = row
@@ -407,10 +445,16 @@ def print_sparql_row(
     )
     m, cached, floor = runs["meshkg"], row["meshkg_cached"], row["answer_floor"]
     rdflib = rates.get("rdflib-endpoint")
+    old: dict[str, float] | None = row.get("before_cached")  # type: ignore[assignment]
+    repeated = ""
+    if old:
+        now = cached["requests_per_s"]  # type: ignore[index]
+        repeated = f" (before: {old['requests_per_s']:.0f}, {now / old['requests_per_s']:.2f}x)"
     print(
         f"  {name:<20} req/s: {cells}  |  {ratios}  |  meshkg p50 {m['p50_ms']:.1f} ms "  # type: ignore[index]
         f"p99 {m['p99_ms']:.1f} ms  |  repeated (cache) {cached['requests_per_s']:.0f} req/s "  # type: ignore[index]
-        f"p50 {cached['p50_ms']:.2f} ms  |  answer floor {floor['requests_per_s']:.0f} req/s"  # type: ignore[index]
+        f"p50 {cached['p50_ms']:.2f} ms{repeated}  |  "
+        f"answer floor {floor['requests_per_s']:.0f} req/s"  # type: ignore[index]
         + (f" (20x rdflib-endpoint: {20 * rdflib:.0f})" if rdflib else ""),
         flush=True,
     )
@@ -454,6 +498,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--skip-rdflib", action="store_true", help="leave rdflib-endpoint out")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="the bin/ folder of another installation (the code before a change): its "
+        "meshkg serves the same seeds beside this one, and every run compares the two",
+    )
+    parser.add_argument(
         "--answer-timeout",
         type=float,
         default=120,
@@ -492,7 +542,10 @@ def main() -> None:
             ("meshkg_ask", "ASK {} computed"),
             ("meshkg_ask_cached", "ASK {} repeated (cache)"),
             ("meshkg_smallest_worker_query", f"{SMALLEST} computed, in a worker"),
+            ("before_ask", "ASK {} computed by the code before"),
         ):
+            if key not in floor:  # type: ignore[operator]
+                continue
             ask = floor[key]  # type: ignore[index]
             print(
                 f"  {how} on /sparql: {ask['requests_per_s']:.0f} req/s "

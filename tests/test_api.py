@@ -28,9 +28,8 @@ from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
+from app.api import bodies
 from app.api.app import create_app
-from app.api.routes import api
-from app.api.routes.api import CONTEXT_FILE
 from app.config import Settings
 from app.model import SourceTypeName
 from app.pipeline import build, store
@@ -689,6 +688,33 @@ def test_json_is_the_default_and_responses_vary_on_accept(client: httpx.Client) 
     assert "@context" in preferred.json()
 
 
+PUBLISHED_CONTEXT = FIXTURES / "context-v1.jsonld"
+
+
+def test_every_key_of_every_body_says_what_it_means() -> None:
+    """A key added to a body without its meaning in :data:`app.api.bodies.TERMS` fails here:
+    the JSON-LD form of every answer stays RDF."""
+    # bodies only ever found under a key whose meaning is null (links, counts, disagreements)
+    # or never sent as JSON-LD (errors) need none of their own
+    inside_null = {
+        bodies.CollectionLinks,
+        bodies.IndexLinks,
+        bodies.Counts,
+        bodies.DisagreementOut,
+        bodies.ErrorBody,
+        bodies.ErrorDetail,
+    }
+    models = [
+        m
+        for m in vars(bodies).values()
+        if isinstance(m, type) and issubclass(m, BaseModel) and m not in (BaseModel, *inside_null)
+    ]
+    assert len(models) > 20
+    keys = {name for m in models for name in m.model_fields}
+    missing = sorted(k for k in keys if k not in bodies.TERMS and k not in bodies.CONTEXT_PREFIXES)
+    assert missing == []
+
+
 def test_context_is_published_versioned_and_cacheable(client: httpx.Client) -> None:
     response = client.get("/api/context/v1.jsonld")
     assert response.status_code == 200
@@ -696,7 +722,8 @@ def test_context_is_published_versioned_and_cacheable(client: httpx.Client) -> N
     cache = response.headers["cache-control"]
     assert "public" in cache
     assert int(cache.split("max-age=")[1].split(",")[0]) >= 86400 * 30
-    assert response.content == CONTEXT_FILE.read_bytes()
+    # a published version never changes: the context made from the bodies' keys is still v1
+    assert response.json() == json.loads(PUBLISHED_CONTEXT.read_text("utf-8"))
     assert response.json()["@context"]["iri"] == "@id"
     again = client.get(
         "/api/context/v1.jsonld", headers={"If-None-Match": response.headers["etag"]}
@@ -927,22 +954,22 @@ def _conforms(model: type[BaseModel], body: Any) -> None:
 
 def test_every_body_is_what_the_published_models_describe(client: httpx.Client) -> None:
     """Bodies are built as plain data for speed; the models in /openapi.json stay the contract."""
-    _conforms(api.Index, get(client, "/api"))
-    _conforms(api.Page[api.CollectionOut], get(client, "/api/collections"))
+    _conforms(bodies.Index, get(client, "/api"))
+    _conforms(bodies.Page[bodies.CollectionOut], get(client, "/api/collections"))
     for collection in every(client, "/api/collections"):
-        _conforms(api.CollectionOut, get(client, collection["url"]))
-    _conforms(api.Page[api.SourceItem], get(client, "/api/sources?limit=500"))
+        _conforms(bodies.CollectionOut, get(client, collection["url"]))
+    _conforms(bodies.Page[bodies.SourceItem], get(client, "/api/sources?limit=500"))
     sources = every(client, "/api/sources")
     assert len(sources) == 10
     for source in sources:
-        _conforms(api.SourceDetail, get(client, source["url"]))
-    _conforms(api.Page[api.CodeItem], get(client, "/api/codes?limit=500&kind=unresolved"))
+        _conforms(bodies.SourceDetail, get(client, source["url"]))
+    _conforms(bodies.Page[bodies.CodeItem], get(client, "/api/codes?limit=500&kind=unresolved"))
     codes = every(client, "/api/codes")
     assert len(codes) == 31
     for code in codes:
-        _conforms(api.CodeDetail, get(client, code["url"]))
+        _conforms(bodies.CodeDetail, get(client, code["url"]))
     for q in ("the", "registry", "-"):
-        _conforms(api.Page[api.SearchHit], get(client, f"/api/search?q={q}&limit=500"))
+        _conforms(bodies.Page[bodies.SearchHit], get(client, f"/api/search?q={q}&limit=500"))
     ld = get(client, "/api/codes?limit=3", Accept="application/ld+json")
     assert ld.pop("@context").endswith("/api/context/v1.jsonld")
-    _conforms(api.Page[api.CodeItem], ld)
+    _conforms(bodies.Page[bodies.CodeItem], ld)

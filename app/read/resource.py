@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from app import terms
 from app.namespaces import MK, PREFIXES, curie
 from app.order import natural
+from app.read.tables import QuoteRow as TableQuote
+from app.read.tables import Tables
 from app.store.seam import GraphReader
 from app.terms import Blank, Iri, Literal, Term, Triple
 
@@ -235,42 +236,7 @@ def fallback_label(iri: str, base: str) -> str:
     return curie(iri)
 
 
-# --- evidence and quotes --------------------------------------------------------------------
-
-_PREFIX_LINES = "".join(
-    f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in ("mk", "dcterms", "schema", "rdf")
-)
-"""``?subject``, the one variable of the queries below, is bound as a value (and projected)."""
-
-_EVIDENCE_QUERY = (
-    _PREFIX_LINES
-    + """SELECT DISTINCT ?subject ?quote ?text ?line ?end ?source ?sid ?file ?path WHERE {
-  ?subject mk:codedIn ?block .
-  ?block mk:evidenceQuote ?quote .
-  ?quote schema:text ?text .
-  OPTIONAL { ?quote mk:line ?line }
-  OPTIONAL { ?quote mk:endLine ?end }
-  OPTIONAL {
-    ?quote dcterms:isPartOf ?source .
-    OPTIONAL { ?source dcterms:identifier ?sid }
-    OPTIONAL { ?source mk:seedFile ?file . OPTIONAL { ?file mk:path ?path } }
-  }
-}
-LIMIT """
-    + str(EVIDENCE_CAP + 1)
-)
-
-_SOURCE_QUOTES_QUERY = (
-    _PREFIX_LINES
-    + """SELECT ?subject ?quote ?text ?line ?end ?source ?sid ?file ?path WHERE {
-  ?quote dcterms:isPartOf ?subject ; rdf:type mk:Quote ; schema:text ?text .
-  BIND (?subject AS ?source)
-  OPTIONAL { ?quote mk:line ?line }
-  OPTIONAL { ?quote mk:endLine ?end }
-  OPTIONAL { ?subject dcterms:identifier ?sid }
-  OPTIONAL { ?subject mk:seedFile ?file . OPTIONAL { ?file mk:path ?path } }
-}"""
-)
+# --- evidence and quotes (read from the API's tables: one read path) ---------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,51 +260,34 @@ class QuoteRow:
         )
 
 
-def _value(row: terms.Row, name: str) -> str | None:
-    term = row.get(name)
-    return term.value if isinstance(term, Iri | Literal) else None
-
-
-def _int(row: terms.Row, name: str) -> int | None:
-    value = _value(row, name)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _quotes(store: GraphReader, graphs: Graphs, query: str, iri: str) -> list[QuoteRow]:
-    rows = store.select(query, bind={"subject": Iri(iri)}, graphs=graphs)
-    found: dict[str, QuoteRow] = {}
-    for row in rows:
-        quote = _value(row, "quote")
-        if quote is None or quote in found:
-            continue
-        found[quote] = QuoteRow(
-            iri=quote,
-            text=_value(row, "text") or "",
-            line=_int(row, "line"),
-            end_line=_int(row, "end"),
-            source=_value(row, "source"),
-            source_id=_value(row, "sid"),
-            file=_value(row, "file"),
-            file_path=_value(row, "path"),
-        )
-    return sorted(found.values(), key=QuoteRow.sort_key)
-
-
-def evidence(store: GraphReader, graphs: Graphs, iri: str) -> tuple[list[QuoteRow], bool]:
-    """The quotes coded as a code, impact, option or dependency (``mk:codedIn/mk:evidenceQuote``).
-
-    The second value says whether more than :data:`EVIDENCE_CAP` were found and some left out.
-    """
-    rows = _quotes(store, graphs, _EVIDENCE_QUERY, iri)
+def evidence(t: Tables, iri: str) -> tuple[list[QuoteRow], bool]:
+    """The quotes coded as a code, impact, option or dependency (the quotes of the blocks it
+    is coded in), as the JSON API has them; whether more than :data:`EVIDENCE_CAP` were left
+    out."""
+    rows = sorted(
+        (_shown(t, t.quotes[i]) for i in t.quoted_for.get(iri, ())), key=QuoteRow.sort_key
+    )
     return rows[:EVIDENCE_CAP], len(rows) > EVIDENCE_CAP
 
 
-def source_quotes(store: GraphReader, graphs: Graphs, iri: str) -> list[QuoteRow]:
+def source_quotes(t: Tables, iri: str) -> list[QuoteRow]:
     """A source's quotes in the order its note has them."""
-    return _quotes(store, graphs, _SOURCE_QUOTES_QUERY, iri)
+    found = sorted(t.quotes_of.get(iri, []), key=lambda q: q.position)
+    return [_shown(t, q) for q in found]
+
+
+def _shown(t: Tables, q: TableQuote) -> QuoteRow:
+    source = t.source_by_iri.get(q.source)
+    return QuoteRow(
+        iri=q.iri,
+        text=q.text,
+        line=q.line,
+        end_line=q.end_line,
+        source=q.source,
+        source_id=q.source_id,
+        file=source.file if source is not None else None,
+        file_path=q.path,
+    )
 
 
 # --- the page -------------------------------------------------------------------------------

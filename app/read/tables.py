@@ -287,7 +287,9 @@ class Tables:
     quotes_of: dict[str, list[QuoteRow]]  # source IRI -> its quotes by position
     codes_of: dict[str, list[str]]  # source IRI -> IRIs of the codes it evidences
     sources_of: dict[str, list[str]]  # code IRI -> IRIs of its evidence sources
-    quoted_for: dict[str, array[int]]  # code IRI -> indexes of its evidence quotes in quotes
+    quoted_for: dict[str, array[int]]
+    """What is coded (a code, impact, option or dependency) -> indexes of its evidence quotes:
+    the one read path of evidence, for the JSON API and the pages alike."""
     definitions_of: dict[str, list[Definition]]  # code IRI -> where it is defined
     records_of: dict[str, dict[str, Record]]  # source IRI -> header/trace link IRI -> record
     facts_of: dict[str, dict[str, list[Fact]]]  # code IRI -> role (ROLES) -> facts, by IRI
@@ -516,7 +518,7 @@ def build(store: GraphReader, info: SnapshotInfo) -> Tables:
         codes=codes,
         quotes=quotes,
         concepts=concepts,
-        quoted_for=_quoted_for(store, {q.iri: i for i, q in enumerate(quotes)}, code_by_iri),
+        quoted_for=_quoted_for(store, {q.iri: i for i, q in enumerate(quotes)}),
         definitions_of=_definitions(store, source_by_iri, code_by_iri),
         records_of=_records(store, source_by_iri),
         facts_of=_facts(store, source_by_iri),
@@ -608,10 +610,9 @@ def _facts(store: GraphReader, sources: dict[str, SourceRow]) -> dict[str, dict[
     return found
 
 
-def _quoted_for(
-    store: GraphReader, index: dict[str, int], codes: dict[str, CodeRow]
-) -> dict[str, array[int]]:
-    """Per code, the indexes of its evidence quotes: the quotes of the blocks it is coded in.
+def _quoted_for(store: GraphReader, index: dict[str, int]) -> dict[str, array[int]]:
+    """Per coded thing (code or fact), the indexes of its evidence quotes: the quotes of the
+    blocks it is coded in.
 
     Made from the two links, not asked as their join: the join has a row per code and quote
     (70,860 at ×10 the corpus), the links a row per code and block (12,500) and per block and
@@ -626,7 +627,7 @@ def _quoted_for(
     blocks_of: dict[str, list[array[int]]] = {}
     for row in _select(store, _CODED_IN):
         code, found = _iri(row.get("c")), quotes.get(_iri(row.get("b")) or "")
-        if code in codes and found is not None:
+        if code is not None and found is not None:
             blocks_of.setdefault(code, []).append(found)
     return {
         code: found[0] if len(found) == 1 else array("I", sorted(set().union(*found)))

@@ -55,7 +55,7 @@ from app.store.files import atomic_write
 from app.store.info import SnapshotInfo
 
 FILE = "api-tables"
-_MAGIC = b"meshkg api tables\n"
+_MAGIC = b"meshkg api tables 2\n"  # 2: evidence of facts too (quoted_for by IRI)
 _LENGTH = struct.Struct("!Q")
 # written as positional lists, read back by the same code (see _maker)
 _SOURCE_FIELDS = [f.name for f in fields(SourceRow)]
@@ -105,7 +105,7 @@ def save(t: Tables, folder: Path, info: SnapshotInfo) -> Path:
         if id(found_quotes) not in shared:
             shared[id(found_quotes)] = len(quoted)
             quoted.append(found_quotes)
-        quoted_refs.append([code_at[iri], shared[id(found_quotes)]])
+        quoted_refs.append([iri, shared[id(found_quotes)]])
 
     writer = _Writer()
     writer.json("concepts", [[c.iri, c.scheme, c.label, c.notation] for c in t.concepts.values()])
@@ -360,7 +360,7 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
         quotes_of={sources[s].iri: [quotes[i] for i in found] for s, found in links["quotes_of"]},
         codes_of={sources[s].iri: [codes[i].iri for i in cs] for s, cs in links["codes_of"]},
         sources_of={codes[c].iri: [sources[i].iri for i in ss] for c, ss in links["sources_of"]},
-        quoted_for={codes[c].iri: quoted[k] for c, k in links["quoted_for"]},
+        quoted_for={iri: quoted[k] for iri, k in links["quoted_for"]},
         definitions_of=definitions_of,
         records_of=records_of,
         facts_of=facts_of,

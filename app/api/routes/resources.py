@@ -35,6 +35,7 @@ from app.api.service import Service, ServiceDep
 from app.api.urls import absolute_origin
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
 from app.rdf.formats import FORMATS, RdfFormat, graph_format
+from app.read import lookup
 from app.read import resource as d
 from app.store.write import write
 from app.terms import Iri, Literal, Triple
@@ -342,11 +343,12 @@ def _page(
 ) -> str:
     maker = d.PageMaker(description, service.base, service.path_for_iri, root)
     page = maker.page()
-    graphs = service.graphs
-    if page.has_evidence:
-        page.evidence, page.evidence_cut = d.evidence(service.store, graphs, page.iri)
-    if page.is_source:
-        page.quotes = d.source_quotes(service.store, graphs, page.iri)
+    if page.has_evidence or page.is_source:
+        tables = lookup.tables(service.store)  # made once per generation, as for /api
+        if page.has_evidence:
+            page.evidence, page.evidence_cut = d.evidence(tables, page.iri)
+        if page.is_source:
+            page.quotes = d.source_quotes(tables, page.iri)
     query = f"DESCRIBE <{page.iri}>"
     return render(
         "resource.html",

@@ -18,13 +18,13 @@ from urllib.parse import parse_qs, urljoin
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.routing import Route
 
 from app.api import urls
 from app.api.errors import ApiError, error_response, mark
 from app.api.fair_share import OverBudget, Slot
 from app.api.negotiation import choose
 from app.api.pages import render
+from app.api.routes.fast import fast_route
 from app.api.service import Service
 from app.api.urls import absolute_origin
 from app.namespaces import PREFIXES
@@ -516,17 +516,13 @@ def _description(service: Service, endpoint: str) -> list[Triple]:
 _INTEGER = Iri(PREFIXES["xsd"] + "integer")
 
 
-# Served by a plain Starlette route: FastAPI's per-request machinery (parameter and dependency
-# solving) was a fifth of an ``ASK {}``'s time, and this endpoint reads its parameters itself.
-# The FastAPI route after it is never reached; it puts the endpoint in /openapi.json.
-router.routes.append(Route("/sparql", sparql, methods=["GET", "POST"], name="sparql"))
-for _method in ("GET", "POST"):  # one route per method: each operation needs its own id
-    router.add_api_route(
-        "/sparql",
-        sparql,
-        methods=[_method],
-        summary="SPARQL 1.1 Protocol endpoint (read-only)",
-        operation_id=f"sparql_{_method.lower()}",
-        openapi_extra={"parameters": _PARAMETERS},
-        response_class=Response,
-    )
+fast_route(
+    router,
+    "/sparql",
+    sparql,
+    name="sparql",
+    methods=("GET", "POST"),
+    parameters=_PARAMETERS,
+    summary="SPARQL 1.1 Protocol endpoint (read-only)",
+    response_class=Response,
+)
