@@ -26,7 +26,7 @@ from app.read.tables import (
     CodeRow,
     CodeSort,
     Concept,
-    Definition,
+    DefinitionRow,
     Fact,
     QuoteRow,
     Record,
@@ -250,7 +250,7 @@ class Disagreement:
 
 
 @dataclass(slots=True)
-class SourceDetail:
+class SourceView:
     row: SourceRow
     header: Record | None
     trace: Record | None
@@ -259,7 +259,7 @@ class SourceDetail:
     codes: list[CodeRow]
 
 
-def source(t: Tables, iri: str) -> SourceDetail | None:
+def source(t: Tables, iri: str) -> SourceView | None:
     """One source with both records, where they disagree, its quotes and the codes it evidences."""
     row = t.source_by_iri.get(iri)
     if row is None:
@@ -272,7 +272,7 @@ def source(t: Tables, iri: str) -> SourceDetail | None:
             h, tv = header.values.get(name), trace.values.get(name)
             if h is not None and tv is not None and (h != tv or type(h) is not type(tv)):
                 disagreements.append(Disagreement(name, h, tv, header.line, trace.line))
-    return SourceDetail(
+    return SourceView(
         row=row,
         header=header,
         trace=trace,
@@ -286,15 +286,15 @@ def source(t: Tables, iri: str) -> SourceDetail | None:
 
 
 @dataclass(slots=True)
-class CodeDetail:
+class CodeView:
     row: CodeRow
     closest: CodeRow | None
-    definitions: list[Definition]
+    definitions: list[DefinitionRow]
     evidence: list[tuple[SourceRow, list[QuoteRow]]]
     facts: dict[str, list[Fact]]  # role of the code (mk: local name) -> the facts
 
 
-def code(t: Tables, iri: str) -> CodeDetail | None:
+def code(t: Tables, iri: str) -> CodeView | None:
     """One code with all its evidence: definitions, sources and quotes, facts it takes part in."""
     row = t.code_by_iri.get(iri)
     if row is None:
@@ -313,7 +313,7 @@ def code(t: Tables, iri: str) -> CodeDetail | None:
         if s in t.source_by_iri
     ]
 
-    return CodeDetail(
+    return CodeView(
         row=row,
         closest=code_row(t, row.closest),
         definitions=t.definitions_of.get(iri, []),

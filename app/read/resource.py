@@ -27,8 +27,7 @@ from urllib.parse import unquote
 
 from app.namespaces import MK, PREFIXES, curie
 from app.order import natural
-from app.read.tables import QuoteRow as TableQuote
-from app.read.tables import Tables
+from app.read.tables import QuoteRow, Tables
 from app.store.seam import GraphReader
 from app.terms import Blank, Iri, Literal, Term, Triple
 
@@ -240,7 +239,7 @@ def fallback_label(iri: str, base: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class QuoteRow:
+class ShownQuote:
     """A quote with where it was written: the source it quotes, the seed file and line."""
 
     iri: str
@@ -260,25 +259,25 @@ class QuoteRow:
         )
 
 
-def evidence(t: Tables, iri: str) -> tuple[list[QuoteRow], bool]:
+def evidence(t: Tables, iri: str) -> tuple[list[ShownQuote], bool]:
     """The quotes coded as a code, impact, option or dependency (the quotes of the blocks it
     is coded in), as the JSON API has them; whether more than :data:`EVIDENCE_CAP` were left
     out."""
     rows = sorted(
-        (_shown(t, t.quotes[i]) for i in t.quoted_for.get(iri, ())), key=QuoteRow.sort_key
+        (_shown(t, t.quotes[i]) for i in t.quoted_for.get(iri, ())), key=ShownQuote.sort_key
     )
     return rows[:EVIDENCE_CAP], len(rows) > EVIDENCE_CAP
 
 
-def source_quotes(t: Tables, iri: str) -> list[QuoteRow]:
+def source_quotes(t: Tables, iri: str) -> list[ShownQuote]:
     """A source's quotes in the order its note has them."""
     found = sorted(t.quotes_of.get(iri, []), key=lambda q: q.position)
     return [_shown(t, q) for q in found]
 
 
-def _shown(t: Tables, q: TableQuote) -> QuoteRow:
+def _shown(t: Tables, q: QuoteRow) -> ShownQuote:
     source = t.source_by_iri.get(q.source)
-    return QuoteRow(
+    return ShownQuote(
         iri=q.iri,
         text=q.text,
         line=q.line,
@@ -305,7 +304,7 @@ class Shown:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class ShownRow:
     predicate: Shown
     values: list[Shown]
 
@@ -317,25 +316,25 @@ class Part:
     anchor: str
     label: str
     kinds: list[Shown]
-    rows: list[Row]
-    inbound: list[Row]
+    rows: list[ShownRow]
+    inbound: list[ShownRow]
 
 
 @dataclass(slots=True)
-class Page:
+class ResourcePage:
     """What ``resource.html`` renders for one description."""
 
     iri: str
     title: str
     kinds: list[Shown]
-    rows: list[Row]
-    inbound: list[Row]
+    rows: list[ShownRow]
+    inbound: list[ShownRow]
     inbound_shown: int
     inbound_total: int
     parts: list[Part]
-    evidence: list[QuoteRow] = field(default_factory=list)
+    evidence: list[ShownQuote] = field(default_factory=list)
     evidence_cut: bool = False
-    quotes: list[QuoteRow] = field(default_factory=list)
+    quotes: list[ShownQuote] = field(default_factory=list)
     has_evidence: bool = False
     is_source: bool = False
 
@@ -377,7 +376,7 @@ class PageMaker:
     def kind(self, iri: str) -> Shown:
         return Shown(curie(iri), self.href(iri), self.d.labels.get(iri) or iri)
 
-    def rows(self, triples: Iterable[Triple], skip: set[str]) -> list[Row]:
+    def rows(self, triples: Iterable[Triple], skip: set[str]) -> list[ShownRow]:
         """The IRI's properties, one row per predicate: labels first, then by CURIE."""
         grouped: dict[str, list[Shown]] = {}
         for t in triples:
@@ -386,10 +385,11 @@ class PageMaker:
             grouped.setdefault(t.predicate.value, []).append(self.term(t.object))
         order = sorted(grouped, key=lambda p: (_LABEL_RANK.get(p, len(_LABEL_RANK)), curie(p)))
         return [
-            Row(self.predicate(p), sorted(grouped[p], key=lambda s: natural(s.text))) for p in order
+            ShownRow(self.predicate(p), sorted(grouped[p], key=lambda s: natural(s.text)))
+            for p in order
         ]
 
-    def inbound_rows(self, triples: Iterable[Triple]) -> list[Row]:
+    def inbound_rows(self, triples: Iterable[Triple]) -> list[ShownRow]:
         """What links here, grouped by the linking predicate; each with its class, since a
         source and its two records share one title."""
         grouped: dict[str, list[Shown]] = {}
@@ -401,7 +401,7 @@ class PageMaker:
                     shown = Shown(shown.text, shown.href, shown.title, curie(kinds[0]))
                 grouped.setdefault(t.predicate.value, []).append(shown)
         return [
-            Row(self.predicate(p), sorted(grouped[p], key=lambda s: natural(s.text)))
+            ShownRow(self.predicate(p), sorted(grouped[p], key=lambda s: natural(s.text)))
             for p in sorted(grouped, key=curie)
         ]
 
@@ -417,7 +417,7 @@ class PageMaker:
                 return f"{text} ({values[then]})" if then and then in values else text
         return None
 
-    def page(self) -> Page:
+    def page(self) -> ResourcePage:
         d = self.d
         iri = d.iri.value
         part_iris = set(d.parts)
@@ -445,7 +445,7 @@ class PageMaker:
                 )
             )
         kinds = d.classes.get(iri, [])
-        return Page(
+        return ResourcePage(
             iri=iri,
             title=d.labels.get(iri) or self.composed() or d.label(iri, self.base),
             kinds=[self.kind(k) for k in kinds],

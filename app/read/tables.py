@@ -290,7 +290,7 @@ class Tables:
     quoted_for: dict[str, array[int]]
     """What is coded (a code, impact, option or dependency) -> indexes of its evidence quotes:
     the one read path of evidence, for the JSON API and the pages alike."""
-    definitions_of: dict[str, list[Definition]]  # code IRI -> where it is defined
+    definitions_of: dict[str, list[DefinitionRow]]  # code IRI -> where it is defined
     records_of: dict[str, dict[str, Record]]  # source IRI -> header/trace link IRI -> record
     facts_of: dict[str, dict[str, list[Fact]]]  # code IRI -> role (ROLES) -> facts, by IRI
     quote_text: bytes  # every quote's casefolded text in UTF-8, in order, each followed by NUL
@@ -345,18 +345,18 @@ NO_FACTS: dict[str, list[Fact]] = {role: [] for role in ROLES}
 
 # --- term conversion ---------------------------------------------------------------------------
 
-Term = terms.Term | None
+Bound = terms.Term | None
 
 
-def _iri(term: Term) -> str | None:
+def _iri(term: Bound) -> str | None:
     return term.value if isinstance(term, terms.Iri) else None
 
 
-def _text(term: Term) -> str | None:
+def _text(term: Bound) -> str | None:
     return term.value if isinstance(term, terms.Literal) else None
 
 
-def _int(term: Term) -> int | None:
+def _int(term: Bound) -> int | None:
     if isinstance(term, terms.Literal):
         try:
             return int(term.value)
@@ -365,13 +365,13 @@ def _int(term: Term) -> int | None:
     return None
 
 
-def _bool(term: Term) -> bool | None:
+def _bool(term: Bound) -> bool | None:
     if isinstance(term, terms.Literal) and term.datatype.value == XSD_BOOLEAN:
         return term.value in ("true", "1")
     return None
 
 
-def value(term: Term) -> str | bool | int | None:
+def value(term: Bound) -> str | bool | int | None:
     """A literal as JSON would carry it: booleans and integers typed, anything else a string."""
     if not isinstance(term, terms.Literal):
         return _iri(term)
@@ -552,14 +552,14 @@ def _records(store: GraphReader, sources: dict[str, SourceRow]) -> dict[str, dic
 
 def _definitions(
     store: GraphReader, sources: dict[str, SourceRow], codes: dict[str, CodeRow]
-) -> dict[str, list[Definition]]:
-    found: dict[str, list[Definition]] = defaultdict(list)
+) -> dict[str, list[DefinitionRow]]:
+    found: dict[str, list[DefinitionRow]] = defaultdict(list)
     for r in _select(store, _DEFINITIONS):
         c, d = _iri(r.get("c")), _iri(r.get("d"))
         if c not in codes or d is None:
             continue
         found[c].append(
-            Definition(
+            DefinitionRow(
                 iri=d,
                 label=_text(r.get("label")),
                 declared_kind=CLASS_KIND.get(_iri(r.get("kind")) or ""),
@@ -692,7 +692,7 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
-class Definition:
+class DefinitionRow:
     iri: str
     label: str | None
     declared_kind: CodeKind | None

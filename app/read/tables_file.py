@@ -42,7 +42,7 @@ from app.read.tables import (
     SOURCE_KEYS,
     CodeRow,
     Concept,
-    Definition,
+    DefinitionRow,
     Fact,
     Location,
     QuoteRow,
@@ -201,7 +201,7 @@ def load(folder: Path, info: SnapshotInfo) -> Tables | None:
         return None
 
 
-def _at(source_at: dict[str, int], d: Definition) -> int | None:
+def _at(source_at: dict[str, int], d: DefinitionRow) -> int | None:
     return None if d.source is None else source_at[d.source.iri]
 
 
@@ -316,9 +316,9 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
     links = r.json("links")
     quoted_ends = r.array("quoted_ends", "Q")
     quoted = _split(r.array("quoted", "I"), quoted_ends)
-    definitions_of: dict[str, list[Definition]] = {}
+    definitions_of: dict[str, list[DefinitionRow]] = {}
     for c, iri, label, kind, in_string, line, at in r.json("definitions"):
-        definition = Definition(
+        definition = DefinitionRow(
             iri, label, kind, in_string, line, None if at is None else sources[at]
         )
         definitions_of.setdefault(codes[c].iri, []).append(definition)

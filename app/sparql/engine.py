@@ -104,7 +104,7 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
             return QueryResult(200, results.boolean(bool(answer), req.media_type), req.media_type)
         if isinstance(answer, ox.QuerySolutions):
             variables = [v.value for v in answer.variables]
-            rows: list[tuple[results.Term, ...]] = []
+            rows: list[tuple[results.OxTerm, ...]] = []
             cut = _gather((tuple(s) for s in answer), rows, req, _row_size)
             body = results.solutions(variables, rows, req.media_type, cut)
             return QueryResult(200, body, req.media_type, cut, len(rows))
@@ -158,7 +158,7 @@ def _term_size(term: object) -> int:
     return _TERM_OVERHEAD + (len(value) if isinstance(value, str) else len(str(term)))
 
 
-def _row_size(row: tuple[results.Term, ...]) -> int:
+def _row_size(row: tuple[results.OxTerm, ...]) -> int:
     return sum(_term_size(t) for t in row if t is not None)
 
 

@@ -37,7 +37,7 @@ SOLUTION_TYPES = [JSON_RESULTS, XML_RESULTS, CSV_RESULTS, TSV_RESULTS, *_GENERIC
 BOOLEAN_TYPES = SOLUTION_TYPES
 GRAPH_TYPES = [*BY_MEDIA_TYPE]
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
 
 
 class CannotCut(ValueError):
@@ -45,7 +45,7 @@ class CannotCut(ValueError):
 
 
 def solutions(
-    variables: Sequence[str], rows: Sequence[Sequence[Term]], media_type: str, cut: Cut | None
+    variables: Sequence[str], rows: Sequence[Sequence[OxTerm]], media_type: str, cut: Cut | None
 ) -> bytes:
     """SELECT results; ``cut`` is the limit when rows beyond it were left out."""
     media_type = _GENERIC.get(media_type, media_type)
@@ -111,7 +111,7 @@ def graph(triples: Sequence[ox.Triple], fmt: RdfFormat, cut: Cut | None) -> byte
     return f"# {note}\n".encode() + body
 
 
-def _json_term(term: Term) -> dict[str, str]:
+def _json_term(term: OxTerm) -> dict[str, str]:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -127,7 +127,7 @@ def _json_term(term: Term) -> dict[str, str]:
 
 
 def _xml_solutions(
-    variables: Sequence[str], rows: Sequence[Sequence[Term]], cut: Cut | None
+    variables: Sequence[str], rows: Sequence[Sequence[OxTerm]], cut: Cut | None
 ) -> bytes:
     out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
     out.extend(f"<variable name={quoteattr(v)}/>" for v in variables)
@@ -145,7 +145,7 @@ def _xml_solutions(
     return "".join(out).encode()
 
 
-def _xml_term(term: Term) -> str:
+def _xml_term(term: OxTerm) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -161,7 +161,7 @@ def _xml_term(term: Term) -> str:
     return f"<literal>{escape(str(term))}</literal>"
 
 
-def _csv_term(term: Term) -> str:
+def _csv_term(term: OxTerm) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.BlankNode):
@@ -171,5 +171,5 @@ def _csv_term(term: Term) -> str:
     return str(term)
 
 
-def _turtle_term(term: Term) -> str:
+def _turtle_term(term: OxTerm) -> str:
     return "" if term is None else str(term)

@@ -45,7 +45,7 @@ OFFERS = [JSON, JSONLD]
 CONTEXT_PATH = "/api/context/v1.jsonld"
 
 T = TypeVar("T")
-Detail = TypeVar("Detail", lookup.SourceDetail, lookup.CodeDetail)
+Detail = TypeVar("Detail", lookup.SourceView, lookup.CodeView)
 R = TypeVar("R", SourceRow, CodeRow)
 
 # --- building the bodies -------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class Out:
             "end_line": q.end_line,
         }
 
-    def source_detail(self, d: lookup.SourceDetail) -> Body:
+    def source_detail(self, d: lookup.SourceView) -> Body:
         body = self.source_item(d.row)
         body.update(
             header=self.record("header", d.header),
@@ -256,7 +256,7 @@ class Out:
         )
         return body
 
-    def code_detail(self, d: lookup.CodeDetail) -> Body:
+    def code_detail(self, d: lookup.CodeView) -> Body:
         facts = d.facts
         body = self.code_item(d.row)
         body.update(
