@@ -153,7 +153,8 @@ def create_app(
         )
 
     app.include_router(sparql.router)
-    app.include_router(api.router)
+    for router in api.ROUTERS:
+        app.include_router(router)
     app.include_router(dumps.router)
     app.include_router(meta.router)
     app.include_router(resources.router)  # last: it answers the data IRIs' paths

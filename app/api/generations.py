@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.service import Service
 from app.config import Settings
@@ -45,6 +45,10 @@ class Generation:
     built: float = field(default_factory=time.time)
     active: int = 0
     retired: bool = False
+    snapshot_header: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.snapshot_header = self.service.store.info.key.encode("ascii")
 
     def describe(self) -> dict[str, object]:
         info = self.service.store.info
@@ -284,16 +288,13 @@ def _close(generation: Generation) -> None:
     generation.service.store.close()
 
 
-SNAPSHOT_HEADER = b"meshkg-snapshot"
-
-
 class Pin:
     """ASGI middleware: the request is served by the generation current when it arrived.
 
     The pinned :class:`Service` goes in the request's state, where routes, the answer cache
     and the observer read it; the generation is released when the response has been sent.
-    Every answer names the snapshot it came from (``Meshkg-Snapshot``), so a client can tell
-    answers of different generations apart.
+    Every answer names the snapshot it came from (``Meshkg-Snapshot``, written by the observer
+    with the request id), so a client can tell answers of different generations apart.
     """
 
     def __init__(self, app: ASGIApp, generations: Generations) -> None:
@@ -305,16 +306,10 @@ class Pin:
             await self.app(scope, receive, send)
             return
         generation = self.generations.pin()
-        scope.setdefault("state", {})["service"] = generation.service
-        key = generation.service.store.info.key.encode()
-
-        async def send_marked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), (SNAPSHOT_HEADER, key)]
-                message = {**message, "headers": headers}
-            await send(message)
-
+        state = scope.setdefault("state", {})
+        state["service"] = generation.service
+        state["snapshot"] = generation.snapshot_header  # the observer writes it on the answer
         try:
-            await self.app(scope, receive, send_marked)
+            await self.app(scope, receive, send)
         finally:
             self.generations.release(generation)

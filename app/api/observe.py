@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from app.api.generations import Generations
 
 REQUEST_ID = b"x-request-id"
+SNAPSHOT = b"meshkg-snapshot"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 _FIXED_ROUTES = (
     "/sparql",
@@ -288,11 +289,15 @@ class Observe:
             nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                mine = [(REQUEST_ID, rid.encode("ascii"))]
+                snapshot = state.get("snapshot")  # the generation's (app.api.generations.Pin)
+                if snapshot is not None:
+                    mine.append((SNAPSHOT, snapshot))
                 headers = message.get("headers")
                 if isinstance(headers, list):  # each answer's own list (Starlette's, the cache's)
-                    headers.append((REQUEST_ID, rid.encode("ascii")))
+                    headers.extend(mine)
                 else:
-                    message = {**message, "headers": [*(headers or ()), (REQUEST_ID, rid.encode())]}
+                    message = {**message, "headers": [*(headers or ()), *mine]}
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)

@@ -197,7 +197,9 @@ _ANSWER_OR_PAGE = [
 
 
 def _wants_page(request: Request) -> bool:
-    return choose(request.headers.get("accept"), _ANSWER_OR_PAGE) == "text/html"
+    accept = request.headers.get("accept") or ""
+    # negotiated only when HTML is named at all: programs (``*/*``, results types) skip it
+    return "html" in accept and choose(accept, _ANSWER_OR_PAGE) == "text/html"
 
 
 # A text longer than this is read on a thread: the event loop goes on answering meanwhile.

@@ -16,6 +16,8 @@ from fastapi import APIRouter
 
 from app.api.routes.api import codes, collections, index, search, sources
 
-router = APIRouter()
-for part in (index, collections, sources, codes, search):
-    router.include_router(part.router)
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    part.router for part in (index, collections, sources, codes, search)
+)
+"""Included by the application one by one, not through a router of routers: every level of
+included routers is one more match per request."""
