@@ -450,7 +450,7 @@ def test_time_waiting_for_a_worker_counts_against_the_limit(target: Target, cana
         thread.join(timeout=30)
     assert len(results) == WORKERS + 1
     for r in results:
-        assert r.status_code == 503
+        assert r.status_code == 503, r.text
         assert r.headers["retry-after"]
     messages = [r.json()["error"]["message"] for r in results]
     # the one that waited for a worker was stopped at the limit, counting its wait

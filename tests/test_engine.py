@@ -7,8 +7,10 @@ never passed the service's text check, so what is seen here is the workers' own 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -140,6 +142,42 @@ def test_a_wait_for_a_worker_counts_against_the_time_limit() -> None:
     if isinstance(second, QueryTimeout):
         assert second.waited > 1.0
         assert second.waited + second.ran < 1.5 + 0.5
+
+
+def test_a_worker_still_starting_when_the_time_runs_out_is_the_time_limit() -> None:
+    """A request that waited for a worker may get a new one (its predecessor stopped at the
+    limit) that is still starting, on a busy machine for longer than the time left: that is
+    the time limit (503), not a crashed worker (500)."""
+    slow = [False]  # read in each forked worker: set once the first one has started
+
+    async def main() -> tuple[BaseException | QueryResult, dict[str, int]]:
+        store = _store()
+
+        def slow_after_the_first() -> ox.Store:
+            if slow[0]:  # every replacement starts slowly
+                time.sleep(3)
+            return store
+
+        pool = QueryPool(slow_after_the_first, 1, 1.0, WorkerLimits("auto", 256 << 20))
+        await pool.start()
+        slow[0] = True
+        try:
+            with contextlib.suppress(QueryTimeout):
+                await pool.run(_request(SLOW))  # stopped at the limit: its worker is replaced
+            loop = asyncio.get_running_loop()
+            try:
+                result: BaseException | QueryResult = await pool.run(
+                    _request("ASK { ?s ?p ?o }", "ASK"), loop.time() + 0.5
+                )
+            except (QueryTimeout, WorkerStopped) as err:
+                result = err
+            return result, pool.restarts()
+        finally:
+            pool.close()
+
+    result, restarts = asyncio.run(main())
+    assert isinstance(result, QueryTimeout), result
+    assert "worker-crashed" not in restarts
 
 
 def test_a_crashed_worker_is_reported_and_replaced() -> None:

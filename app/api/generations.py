@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from watchfiles import awatch
 
 from app.api.service import Service
 from app.config import Settings
@@ -173,12 +174,14 @@ class Generations:
             await self.reload()
 
     async def _watch(self) -> None:
-        from watchfiles import awatch
-
         assert self.seeds is not None
         paths = [p for p in self.seeds if p.exists()]
-        async for _changes in awatch(*paths, debounce=200, step=50, recursive=True):
-            self.request_reload()
+        try:
+            async for _changes in awatch(*paths, debounce=200, step=50, recursive=True):
+                self.request_reload()
+        except Exception:  # a watch that stops must say so: edits would go unseen
+            log.exception("watching the notes stopped; SIGHUP still rebuilds")
+            raise
 
     async def reload(self) -> bool:
         """Rebuild and swap; ``False`` (the current generation kept) when the rebuild failed."""

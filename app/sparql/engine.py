@@ -440,9 +440,9 @@ class QueryPool:
             self._idle.get_nowait()
             try:
                 await self._greet(worker, deadline)
-            except WorkerStopped as err:
+            except (WorkerStopped, TimeoutError) as err:
                 self.close()
-                raise RuntimeError(str(err)) from err
+                raise RuntimeError(str(err) or "a query worker did not start in time") from err
             self._idle.put_nowait(worker)
         if not self.stats.guards:
             why = "; ".join(f"{g}: {r}" for g, r in available().items() if r)
@@ -472,7 +472,11 @@ class QueryPool:
         """Read a new worker's first frame: whether it could open the store and isolate."""
         try:
             hello = pickle.loads(await worker.frame(deadline))
-        except (TimeoutError, EOFError, OSError) as err:
+        except TimeoutError:
+            # the request's time ran out while a new worker was still starting (a busy machine
+            # forks slowly): that is the time limit, not a crash (TimeoutError is an OSError)
+            raise
+        except (EOFError, OSError) as err:
             self._retire(worker, "worker-crashed")
             raise WorkerStopped("worker-crashed", "a query worker stopped while starting") from err
         if not hello.get("ok"):
