@@ -345,10 +345,11 @@ class OptionLink:
 
 @dataclass(frozen=True, slots=True)
 class Dependency:
-    """``a.add_links(b, role_name="to", stereotype_instances=uses)``: ``a`` depends on ``b``."""
+    """``a.add_links(b, role_name="to", stereotype_instances=uses)``: ``a`` depends on ``b``;
+    with ``role_name="from"`` the argument is the dependent end: ``b`` depends on ``a``."""
 
-    source: str
-    target: str
+    source: str  # the dependent end (the "from" role)
+    target: str  # what it depends on (the "to" role)
     stereotype: str
     role: str | None
     at: Loc

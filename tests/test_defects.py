@@ -977,6 +977,22 @@ def test_3_7_dependency_links():
     }
 
 
+def test_dependency_direction_follows_the_role_of_the_argument():
+    """``role_name`` names the argument's role: with "from" the argument is the dependent end
+    ("is dependent on: [from] -> [to]"), as the modelling library reads it."""
+    note = inline(
+        "# s \n90\n\n**AXIAL CODING TRACE:**\n```python\n"
+        'a = CClass(practice, "A")\nb = CClass(practice, "B")\n'
+        'x = a.add_links(b, role_name="from", stereotype_instances=requires)[0]\n'
+        'y = a.add_links(b, role_name="to", stereotype_instances=uses)[0]\n'
+        "```\n"
+    )
+    assert [(d.source, d.target, d.stereotype, d.role) for d in note.dependencies] == [
+        ("b", "a", "requires", "from"),
+        ("a", "b", "uses", "to"),
+    ]
+
+
 def test_3_8_labels_with_leading_blanks():
     # 3.8 `" CI/CD process"`: trimmed, the raw label kept, reported
     note = load("trace/labels.md")

@@ -133,3 +133,12 @@ def test_every_mk_term_the_program_names_is_in_the_ontology(ontology: Graph) -> 
     declared = {str(t)[len(NS) :] for t in _declared(ontology)}
     missing = {name: where for name, where in found.items() if name not in declared}
     assert missing == {}
+
+
+def test_a_readers_guess_is_not_asserted_as_meaning(ontology: Graph) -> None:
+    """The "did you mean" suggestion for an unresolved code is the reader's guess: it must not
+    entail a SKOS mapping between the two codes."""
+    closest = URIRef(NS + "closestDefined")
+    assert (closest, RDF.type, OWL.ObjectProperty) in ontology
+    assert list(ontology.objects(closest, RDFS.subPropertyOf)) == []
+    assert list(ontology.objects(closest, OWL.equivalentProperty)) == []

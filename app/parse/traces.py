@@ -684,10 +684,14 @@ class _Reader:
                     val = val.elts[0]
                 if isinstance(val, ast.Name):
                     stereotype = val.id
+        caller, argument = func.value.id, first.id
+        # role_name names the role of the argument: with "from" the argument is the dependent
+        # ("is dependent on: [from] -> [to]"), so the caller is what it depends on
+        dependent, required = (argument, caller) if role == "from" else (caller, argument)
         self.out.dependencies.append(
             Dependency(
-                func.value.id,
-                first.id,
+                dependent,
+                required,
                 stereotype or "depends_on",
                 role,
                 self.loc(line),
