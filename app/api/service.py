@@ -59,19 +59,19 @@ class Service:
         return self.base + path[len(self.data_path) :]
 
     def local_prefixes(self) -> list[tuple[str, str]]:
-        """IRI prefixes served here, and the path each is served at (for pages' scripts)."""
-        return [
-            (self.base, self.data_path),
-            (ONTOLOGY_IRI, self.ontology_path),
-            (SHAPES_IRI, self.shapes_path),
-        ]
+        """IRI prefixes served here, and the path each is served at (for pages' scripts, which
+        map IRIs to paths as :meth:`path_for_iri` does)."""
+        return [(self.base, self.data_path), *self._vocabularies()]
+
+    def _vocabularies(self) -> tuple[tuple[str, str], ...]:
+        return ((ONTOLOGY_IRI, self.ontology_path), (SHAPES_IRI, self.shapes_path))
 
     def path_for_iri(self, iri: str) -> str | None:
         """Where on this service an IRI can be dereferenced, if it is one of ours."""
         base = self.base
         if iri.startswith(base):
             return self.data_path + iri[len(base) :]
-        for prefix, path in ((ONTOLOGY_IRI, self.ontology_path), (SHAPES_IRI, self.shapes_path)):
+        for prefix, path in self._vocabularies():
             if iri == prefix or iri.startswith(prefix + "#"):
                 return path + iri[len(prefix) :]
         return None

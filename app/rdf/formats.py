@@ -37,8 +37,3 @@ BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS} | {
 def graph_format(media_type: str) -> RdfFormat:
     """The format to write for a media type offered from :data:`BY_MEDIA_TYPE`."""
     return BY_MEDIA_TYPE[media_type]
-
-
-def for_extension(extension: str) -> RdfFormat:
-    """The format of an output file name's extension; raises ``KeyError`` if unknown."""
-    return BY_EXTENSION[extension.lower()]
