@@ -324,6 +324,77 @@ def _print_report(report: Report, shown: list[Finding], base: str) -> None:
     out.print(f"{summary} in {len(by_file)} file(s): {verdict}")
 
 
+class DriftFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@cli.command("drift")
+def drift_command(
+    seeds: Seeds,
+    drift_format: Annotated[
+        DriftFormat, typer.Option("--format", help="text for people, json or csv for tools.")
+    ] = DriftFormat.text,
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+) -> None:
+    """Compare each study's notes with its consolidated model: every statement one layer
+    makes that the other does not, or makes otherwise, with file:line on both sides."""
+    import csv
+    import dataclasses
+
+    from app.drift import drift
+
+    settings = _settings(base_iri, set_aside, None)
+    corpus = _build(seeds, settings).corpus
+    drifts = [drift(c) for c in corpus.collections if c.model is not None]
+    if not drifts:
+        _fail("no collection has a consolidated model: give the folder of its *_model.py files")
+    if drift_format is DriftFormat.json:
+        out.print_json(
+            data=[
+                {
+                    "collection": d.collection,
+                    "summary": d.summary(),
+                    "differences": [dataclasses.asdict(x) for x in d.differences],
+                }
+                for d in drifts
+            ]
+        )
+        return
+    if drift_format is DriftFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["collection", "kind", "subject", "notes", "model", "notes_at", "model_at"])
+        for d in drifts:
+            for x in d.differences:
+                writer.writerow(
+                    [
+                        d.collection,
+                        x.kind,
+                        x.subject,
+                        x.notes if x.notes is not None else "",
+                        x.model if x.model is not None else "",
+                        " ".join(x.notes_at),
+                        " ".join(x.model_at),
+                    ]
+                )
+        return
+    for d in drifts:
+        out.print(f"[bold]{escape(d.collection)}[/bold]")
+        for x in d.differences:
+            notes = x.notes if x.notes is not None else "—"
+            model = x.model if x.model is not None else "—"
+            where = " ".join([*x.notes_at[:2], *x.model_at[:2]])
+            out.print(
+                f"  {x.kind:<10} {escape(x.subject)}: notes {escape(notes)} / model "
+                f"{escape(model)}  [dim]{escape(where)}[/dim]"
+            )
+        out.print("  summary (notes only / model only / differ):")
+        for kind, n in d.summary().items():
+            out.print(f"    {kind:<10} {n['notes only']:>5} {n['model only']:>5} {n['differ']:>5}")
+
+
 @cli.command("parse")
 def parse_command(
     seeds: Annotated[

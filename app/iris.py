@@ -98,6 +98,9 @@ class Minter(Generic[T]):
     def trace_record(self, sid: str) -> T:
         return self.term(self.source(sid) + "/trace")
 
+    def model_record(self, sid: str) -> T:
+        return self.term(self.source(sid) + "/model")
+
     def quote(self, sid: str, position: int) -> T:
         return self.term(f"{self.source(sid)}/quote/{position}")
 
@@ -121,6 +124,18 @@ class Minter(Generic[T]):
     def dependency(self, solution: str, kind: str, required: str) -> T:
         tail = "/".join(segment(p) for p in (solution, kind, required))
         return self.term(self._iri() + "/dependency/" + tail)
+
+    def evidence(self, sid: str, code: str) -> T:
+        """A source listing a code in the consolidated model ("contains codes")."""
+        return self.term(f"{self.source(sid)}/evidence/{segment(code)}")
+
+    def next_link(self, prior: str, kind: str, decision: str) -> T:
+        tail = "/".join(segment(p) for p in (prior, kind, decision))
+        return self.term(self._iri() + "/next/" + tail)
+
+    def context_link(self, owner: str, kind: str, domain: str) -> T:
+        tail = "/".join(segment(p) for p in (owner, kind, domain))
+        return self.term(self._iri() + "/context/" + tail)
 
 
 def location_of(file: str, line: int) -> str:

@@ -435,6 +435,7 @@ class Collection:
     options: dict[tuple[str, str, str], Stated[OptionLink]] = field(default_factory=dict)
     dependencies: dict[tuple[str, str, str], Stated[Dependency]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    model: ModelLayer | None = None  # the consolidated model's layer, when model files are given
 
     @property
     def sources(self) -> list[tuple[Note, Source]]:
@@ -443,6 +444,8 @@ class Collection:
     def all_diagnostics(self) -> list[Diagnostic]:
         found = [d for n in self.notes for d in n.diagnostics]
         found.extend(self.diagnostics)
+        if self.model is not None:
+            found.extend(self.model.all_diagnostics())
         return found
 
 
@@ -458,3 +461,89 @@ class Corpus:
         for c in self.collections:
             found.extend(c.all_diagnostics())
         return found
+
+
+# --- what a consolidated model says -----------------------------------------------------------
+
+
+class LinkKind(StrEnum):
+    """What a link of a consolidated model means, told by its role name and stereotype."""
+
+    EVIDENCE = "evidence"  # source "contains codes" code
+    IMPACT = "impact"  # solution "has force" force, typed by an impact level
+    OPTION = "option"  # decision "has" solution, stereotyped option {name}
+    DEPENDENCY = "dependency"  # solution "is dependent on" solution, typed by a dependency kind
+    NEXT = "next"  # solution "is next" decision, typed by a next-decision kind
+    CONTEXT = "context"  # category or decision "has context" domain class
+    CATEGORY = "category"  # category owns a decision, or a sub-category
+    KNOWN_USE = "known-use"  # solution "used in" known use
+    REFERENCE = "reference"  # source "reference" reference
+
+
+@dataclass(frozen=True, slots=True)
+class ModelClass:
+    """``name = CClass(metaclass, "Label", values={…}, stereotype_instances=…)`` in a model file.
+
+    ``order`` is the creation order across the whole model layer (files in the order their
+    imports run them), which the study's artefacts follow.
+    """
+
+    name: str
+    metaclass: str
+    label: str
+    values: dict[str, str | bool | int | float]
+    stereotypes: tuple[str, ...]
+    at: Loc
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLink:
+    """One link a model file adds; ``source``/``target`` are Python names, from end first.
+
+    For a dependency ``source`` is the dependent end ("from") and ``target`` the end it depends
+    on ("to"), whichever object the call was made on. ``order`` is the link creation order.
+    """
+
+    kind: LinkKind | None  # None until the layer tells it from the ends' metaclasses
+    source: str
+    target: str
+    stereotype: str | None
+    at: Loc
+    order: int
+    name: str | None = None  # an option's name
+    tagged: tuple[tuple[str, str], ...] = ()  # tagged values (how, role)
+    role: str | None = None  # the role name as written
+
+
+@dataclass(slots=True)
+class ModelFile:
+    """What one model file says, before the layer binds names across files."""
+
+    file: str
+    name: str
+    collection: str
+    module: str  # the module name other files import it by (file name without ``.py``)
+    imports: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
+    # (module path as written, names or ("*",), line)
+    classes: list[ModelClass] = field(default_factory=list)
+    links: list[ModelLink] = field(default_factory=list)
+    lists: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)  # names read anywhere but in their definition
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    line_count: int = 0
+
+
+@dataclass(slots=True)
+class ModelLayer:
+    """A study's consolidated model: its files, its classes by name (the last definition of a
+    name wins, as in Python) and its links, names bound across files."""
+
+    files: list[ModelFile] = field(default_factory=list)
+    classes: list[ModelClass] = field(default_factory=list)  # every definition, in order
+    final: dict[str, ModelClass] = field(default_factory=dict)
+    links: list[ModelLink] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def all_diagnostics(self) -> list[Diagnostic]:
+        return [d for f in self.files for d in f.diagnostics] + self.diagnostics

@@ -23,9 +23,11 @@ from rdflib import URIRef
 from app import __version__, collector
 from app.config import Settings
 from app.iris import Minter
-from app.model import Collection, Corpus, Note
+from app.model import Collection, Corpus, ModelFile, ModelLayer, Note
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
+from app.parse.model_files import read_model_file
+from app.parse.model_layer import attach, bind
 from app.rdf.mapping import Triple, collection_triples
 from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
 from app.store.info import CollectionInfo, SnapshotInfo
@@ -176,15 +178,37 @@ def read(
             if not settings.include_set_aside:
                 for note in notes:
                     drop_set_aside(note)
-            corpus.collections.append(
-                resolve(
-                    coll_files.name,
-                    notes,
-                    title=coll_files.title,
-                    description=coll_files.description,
-                )
+            coll = resolve(
+                coll_files.name,
+                notes,
+                title=coll_files.title,
+                description=coll_files.description,
             )
+            attach(coll, read_models(coll_files))
+            corpus.collections.append(coll)
     return corpus
+
+
+def read_models(coll: CollectionFiles) -> ModelLayer | None:
+    """The collection's consolidated model, its files bound into one layer; None without any.
+
+    An unreadable file is a finding and reads as empty, as an unreadable note does."""
+    if not coll.models:
+        return None
+    files = []
+    for seed in coll.models:
+        data, problem = read_bytes(seed)
+        if data is None:
+            module = seed.name.removesuffix(".py")
+            empty = ModelFile(seed.display, seed.name, seed.collection, module)
+            empty.diagnostics.extend([problem] if problem is not None else [])
+            files.append(empty)
+            continue
+        text, found = decode_bytes(data, seed.display)
+        read = read_model_file(text, file=seed.display, name=seed.name, collection=seed.collection)
+        read.diagnostics[:0] = found
+        files.append(read)
+    return bind(files)
 
 
 def drop_set_aside(note: Note) -> None:
@@ -216,6 +240,14 @@ def build(
         for coll in corpus.collections
         for note in coll.notes
     }
+    files.update(
+        {
+            f.file: Minter(settings.base_iri, coll.name, uri).file(f.name)
+            for coll in corpus.collections
+            if coll.model is not None
+            for f in coll.model.files
+        }
+    )
     return Build(corpus, settings, key, files, timings)
 
 

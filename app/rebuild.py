@@ -30,7 +30,8 @@ from app.config import Settings
 from app.iris import Minter
 from app.model import Collection, Diagnostic, Note, Severity
 from app.parse import resolve
-from app.pipeline import assemble, drop_set_aside, read_file, serving_form
+from app.parse.model_layer import attach
+from app.pipeline import assemble, drop_set_aside, read_file, read_models, serving_form
 from app.rdf.mapping import collection_triples
 from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
 from app.store.load import Converter, Quad, holds_iri
@@ -89,7 +90,9 @@ class Rebuilder:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         found, found_diagnostics = discover(self.paths)
-        digests = {seed.display: _digest(seed) for coll in found for seed in coll.files}
+        digests = {
+            seed.display: _digest(seed) for coll in found for seed in [*coll.files, *coll.models]
+        }
         timings["discover"] = time.perf_counter() - started
         notes_read = 0
         redone: list[str] = []
@@ -183,6 +186,7 @@ class Rebuilder:
         coll = resolve(
             coll_files.name, notes, title=coll_files.title, description=coll_files.description
         )
+        attach(coll, read_models(coll_files))
         timings["resolve"] = timings.get("resolve", 0.0) + time.perf_counter() - mark
         mark = time.perf_counter()
         base = self.settings.base_iri
@@ -191,6 +195,7 @@ class Rebuilder:
         timings["rdf"] = timings.get("rdf", 0.0) + time.perf_counter() - mark
         minter = Minter(base, coll.name, uri)
         files = {note.file: minter.file(note.name) for note in coll.notes}
+        files.update({m.display: minter.file(m.name) for m in coll_files.models})
         graph = ValidationGraph(minter.collection)
         graph.addN((s, p, o, graph) for s, p, o in triples)
         entry = _CollectionEntry(fingerprint, coll, quads, [], coll.all_diagnostics(), files)
@@ -234,7 +239,7 @@ def _fingerprint(coll: CollectionFiles, digests: dict[str, str]) -> str:
     h = hashlib.sha256()
     for text in (coll.name, coll.title or "", coll.description or ""):
         h.update(text.encode("utf-8", "surrogatepass") + b"\0")
-    for seed in sorted(coll.files, key=lambda s: (s.name, s.display)):
+    for seed in sorted([*coll.files, *coll.models], key=lambda s: (s.name, s.display)):
         h.update(f"{seed.name}\0{digests[seed.display]}\0".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 

@@ -1,6 +1,8 @@
 """Where seeds live on disk: files, the collections they form, and collection metadata.
 
 A folder holding seed files (``.md`` or ``.txt``) is one collection, named after the folder;
+the consolidated model's files (``.py``, read as text, never run) beside them or in a folder of
+the same name elsewhere are the collection's model layer;
 folders inside are collections of their own, so both ``seeds/`` and ``seeds/<study>`` work. Two
 folders with the same name are the same study (the user's notes beside a shared corpus) and are
 read as one collection. A ``collection.toml`` beside the notes gives the study's title and
@@ -30,6 +32,7 @@ from app.model import (
 )
 
 SEED_SUFFIXES = (".md", ".txt")
+MODEL_SUFFIX = ".py"
 METADATA_FILE = "collection.toml"
 MAX_NOTE_BYTES = 2 * 1024 * 1024
 """A seed file (or ``collection.toml``) larger than this many bytes is not read."""
@@ -56,6 +59,7 @@ class CollectionFiles:
 
     name: str
     files: list[SeedFile] = field(default_factory=list)
+    models: list[SeedFile] = field(default_factory=list)  # the consolidated model's files
     title: str | None = None
     description: str | None = None
     folders: list[Path] = field(default_factory=list)
@@ -80,6 +84,16 @@ def is_seed(path: Path) -> bool:
     return (
         path.suffix.lower() in SEED_SUFFIXES and name not in _NOT_SEEDS and not name.startswith(".")
     )
+
+
+_MODEL_NAME = re.compile(r"[^._][^/]*model\w*\.py")
+
+
+def is_model_file(path: Path) -> bool:
+    """A consolidated model's file: ``<study>_model.py``, ``sources_and_codes_model.py``,
+    ``domain_model.py`` (any Python file whose name says it is a model); other Python files
+    beside the notes (generators, helpers) are not part of a study."""
+    return _MODEL_NAME.fullmatch(path.name) is not None
 
 
 def _outside(link: Path, root: Path) -> bool:
@@ -165,7 +179,8 @@ def discover(paths: list[Path]) -> tuple[list[CollectionFiles], list[Diagnostic]
                     f"read as {file_name!r}",
                 )
             )
-        coll.files.append(SeedFile(file, shown, file_name, name))
+        seed = SeedFile(file, shown, file_name, name)
+        (coll.models if is_model_file(file) else coll.files).append(seed)
 
     for path in paths:
         if not path.exists():
@@ -191,7 +206,7 @@ def discover(paths: list[Path]) -> tuple[list[CollectionFiles], list[Diagnostic]
                 real_here = _real(here)
                 for fname in sorted(files):
                     candidate = here / fname
-                    if is_seed(candidate):
+                    if is_seed(candidate) or is_model_file(candidate):
                         add(candidate, here, real_here, root)
     return sorted(collections.values(), key=lambda c: c.name), found
 
@@ -294,7 +309,7 @@ def fingerprint(found: list[CollectionFiles], *settings: str) -> str:
         digest.update(b"collection\0" + coll.name.encode("utf-8", "surrogatepass") + b"\0")
         for text in (coll.title, coll.description):
             digest.update((text or "").encode("utf-8", "surrogatepass") + b"\0")
-        for seed in sorted(coll.files, key=lambda s: (s.name, s.display)):
+        for seed in sorted([*coll.files, *coll.models], key=lambda s: (s.name, s.display)):
             content = _content_hash(seed)
             digest.update(f"{seed.name}\0{content}\0".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:32]

@@ -56,6 +56,24 @@ class MK:
     AuthorType: URIRef
     DependencyKind: URIRef
     SeedReaderFinding: URIRef
+    Category: URIRef
+    KnownUse: URIRef
+    DoNothing: URIRef
+    DomainClass: URIRef
+    DomainClassGroup: URIRef
+    AndCombinedGroup: URIRef
+    OrCombinedGroup: URIRef
+    Reference: URIRef
+    ModelFile: URIRef
+    ModelRecord: URIRef
+    ModelDefinition: URIRef
+    Layer: URIRef
+    NextDecisionLink: URIRef
+    ContextLink: URIRef
+    CodeEvidence: URIRef
+    DecisionType: URIRef
+    NextDecisionKind: URIRef
+    ContextKind: URIRef
 
     # concept schemes and their concepts
     ImpactLevels: URIRef
@@ -86,6 +104,31 @@ class MK:
     CanUse: URIRef
     AlternativeTo: URIRef
     DependsOn: URIRef
+    CanBeCombinedWith: URIRef
+    CanBeRealizedWith: URIRef
+    Variant: URIRef
+    Extension: URIRef
+    IsA: URIRef
+    Realizes: URIRef
+    Includes: URIRef
+    RulesOut: URIRef
+    Influences: URIRef
+    LeadsTo: URIRef
+    Enables: URIRef
+    Layers: URIRef
+    NotesLayer: URIRef
+    ModelLayer: URIRef
+    DecisionTypes: URIRef
+    SingleAnswer: URIRef
+    MultipleAnswers: URIRef
+    NextDecisionKinds: URIRef
+    MandatoryNext: URIRef
+    OptionalNext: URIRef
+    NextDecision: URIRef
+    ConsiderIfNotDecidedYet: URIRef
+    ContextKinds: URIRef
+    DecideForAllInstancesOf: URIRef
+    DecideForSomeInstancesOf: URIRef
 
     # properties
     codebook: URIRef
@@ -130,6 +173,29 @@ class MK:
     dependencyKindAsWritten: URIRef
     roleName: URIRef
     findingCode: URIRef
+    aka: URIRef
+    backgroundReading: URIRef
+    recommendation: URIRef
+    decisionType: URIRef
+    knownUseReference: URIRef
+    usedIn: URIRef
+    ownsDecision: URIRef
+    subCategory: URIRef
+    references: URIRef
+    bibliographicReference: URIRef
+    how: URIRef
+    role: URIRef
+    priorSolution: URIRef
+    nextDecision: URIRef
+    nextKind: URIRef
+    contextOf: URIRef
+    domainClass: URIRef
+    contextKind: URIRef
+    order: URIRef
+    layer: URIRef
+    modelRecord: URIRef
+    evidencedCode: URIRef
+    metaclassAsWritten: URIRef
 
 
 for _term in MK.__annotations__:
@@ -176,7 +242,57 @@ DEPENDENCY_CONCEPT: dict[str, URIRef] = {
     "can_use": MK.CanUse,
     "alternative_to": MK.AlternativeTo,
     "depends_on": MK.DependsOn,
+    "can_be_combined_with": MK.CanBeCombinedWith,
+    "can_be_realized_with": MK.CanBeRealizedWith,
+    "variant": MK.Variant,
+    "extension": MK.Extension,
+    "is_a": MK.IsA,
+    "realizes": MK.Realizes,
+    "includes": MK.Includes,
+    "rules_out": MK.RulesOut,
+    "influences": MK.Influences,
+    "leads_to": MK.LeadsTo,
+    "enables": MK.Enables,
 }
+
+NEXT_CONCEPT: dict[str, URIRef] = {
+    "mandatory_next": MK.MandatoryNext,
+    "optional_next": MK.OptionalNext,
+    "next_decision": MK.NextDecision,
+    "consider_if_not_decided_yet": MK.ConsiderIfNotDecidedYet,
+}
+
+CONTEXT_CONCEPT: dict[str, URIRef] = {
+    "decide_for_all_instances_of": MK.DecideForAllInstancesOf,
+    "decide_for_some_instances_of": MK.DecideForSomeInstancesOf,
+}
+
+DECISION_TYPE_CONCEPT: dict[str, URIRef] = {
+    "single_answer": MK.SingleAnswer,
+    "multiple_answers": MK.MultipleAnswers,
+}
+
+IMPACT_BY_NAME: dict[str, URIRef] = {i.value: c for i, c in IMPACT_CONCEPT.items()}
+
+METACLASS_CLASS: dict[str, URIRef] = {
+    "practice": MK.Practice,
+    "pattern": MK.Pattern,
+    "force": MK.Force,
+    "decision": MK.Decision,
+    "design_solution": MK.DesignSolution,
+    "do_nothing_design_solution": MK.DoNothing,
+    "category": MK.Category,
+    "known_use": MK.KnownUse,
+    "domain_metaclass": MK.DomainClass,
+    "domain_class_group": MK.DomainClassGroup,
+    "and_combined_group": MK.AndCombinedGroup,
+    "or_combined_group": MK.OrCombinedGroup,
+    "code": MK.Code,
+}
+"""The model layer's metaclasses that name resources of the codebook (sources and references
+are the study's sources: :data:`REFERENCE_METACLASSES`)."""
+
+REFERENCE_METACLASSES = frozenset({"source", "reference"})
 
 
 @lru_cache(maxsize=1 << 17)

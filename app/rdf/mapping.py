@@ -36,6 +36,7 @@ from app.model import (
     SourceRecord,
     Stated,
 )
+from app.rdf.model_mapping import defines_code, model_triples
 from app.vocab import (
     AUTHOR_TYPE_CONCEPT,
     DEPENDENCY_CONCEPT,
@@ -102,6 +103,7 @@ class _Mapper:
             yield from self.option(okey, ostated)
         for dkey, dstated in self.coll.dependencies.items():
             yield from self.dependency(dkey, dstated)
+        yield from model_triples(self.coll, self.m)
 
     # --- shared pieces ---------------------------------------------------------------------
 
@@ -224,9 +226,12 @@ class _Mapper:
     def code(self, code: Code) -> Iterator[Triple]:
         m = self.m
         c = m.code(code.ident)
-        yield c, RDF.type, KIND_CLASS[code.kind] if code.kind else MK.UnresolvedCode
         yield c, DCTERMS.identifier, Literal(code.ident)
         yield c, SKOS.inScheme, m.codebook
+        if code.kind is not None:
+            yield c, RDF.type, KIND_CLASS[code.kind]
+        elif not defines_code(self.coll.model, code.ident):  # else the model's layer types it
+            yield c, RDF.type, MK.UnresolvedCode
         if code.label is not None:
             yield c, SKOS.prefLabel, Literal(code.label)
         for label in code.labels:
@@ -256,6 +261,7 @@ class _Mapper:
     # --- facts -----------------------------------------------------------------------------
 
     def statements(self, iri: URIRef, stated: Stated[Any]) -> Iterator[Triple]:
+        yield iri, MK.layer, MK.NotesLayer
         for sid, st in stated.statements:
             yield from self.at(iri, st.at)
             yield from self.coded_in(iri, sid, st.block)

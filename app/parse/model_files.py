@@ -1,0 +1,468 @@
+"""Consolidated model files (CodeableModels Python) to :class:`~app.model.ModelFile` items.
+
+A study published what it consolidated from its notes as Python programs that build a
+CodeableModels model: ``x = CClass(practice, "Label")``, ``add_links({s1: s1_codes}, …)``,
+``add_decision_option_link(…)``, ``add_force_relations({…})``, ``a.add_links(b, …)[0]``. They are
+read here with :mod:`ast` only, never imported or run: the statements the metamodel gives
+meaning to are recognised by their shape, and everything else (views, helper functions,
+rendering calls) is passed over. As with notes, nothing stops the reading: a statement that
+does not parse is reported with its line and the rest of the file is read.
+
+One file alone cannot tell what a name means (``sources_and_codes_model.py`` uses the codes
+its study's model defines): :mod:`app.parse.model_layer` binds the names across a layer's
+files. The reader keeps names as written and reports what one file shows: statements that do
+not parse, duplicate keys in a force-relations dict, unknown stereotypes, calls it cannot read.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from app.model import (
+    Diagnostic,
+    LinkKind,
+    Loc,
+    ModelClass,
+    ModelFile,
+    ModelLink,
+    Severity,
+    clean_text,
+    replaced,
+)
+
+IMPACT_LEVELS = (
+    "very_positive",
+    "positive",
+    "neutral",
+    "negative",
+    "very_negative",
+    "positive_and_negative",
+)
+DEPENDENCY_KINDS = (
+    "requires",
+    "uses",
+    "can_use",
+    "can_be_combined_with",
+    "can_be_realized_with",
+    "variant",
+    "extension",
+    "is_a",
+    "realizes",
+    "includes",
+    "alternative_to",
+    "rules_out",
+    "influences",
+    "leads_to",
+    "enables",
+)
+NEXT_KINDS = ("mandatory_next", "optional_next", "next_decision", "consider_if_not_decided_yet")
+CONTEXT_KINDS = ("decide_for_all_instances_of", "decide_for_some_instances_of")
+DECISION_TYPES = ("single_answer", "multiple_answers")
+METACLASSES = (
+    "practice",
+    "pattern",
+    "force",
+    "decision",
+    "design_solution",
+    "do_nothing_design_solution",
+    "category",
+    "known_use",
+    "domain_metaclass",
+    "domain_class_group",
+    "and_combined_group",
+    "or_combined_group",
+    "source",
+    "reference",
+    "code",
+)
+STEREOTYPES = frozenset(
+    (*IMPACT_LEVELS, *DEPENDENCY_KINDS, *NEXT_KINDS, *CONTEXT_KINDS, *DECISION_TYPES)
+)
+
+_EVIDENCE_ROLES = frozenset({"contained_code", "contained_codes", "codes"})
+_FORCE_ROLES = frozenset({"forces", "force"})
+_NEXT_ROLES = frozenset({"next decision", "next_decision", "next decisions"})
+_MAX_REPAIRS = 200  # statements dropped to read past syntax errors, at most
+
+
+def read_model_file(text: str, *, file: str, name: str, collection: str) -> ModelFile:
+    """What one model file says; never raises on its content."""
+    module = name[:-3] if name.endswith(".py") else name
+    out = ModelFile(file=file, name=name, collection=collection, module=module)
+    text, kinds = clean_text(text)
+    out.diagnostics.extend(replaced(kind, file, 1) for kind in kinds)
+    out.line_count = text.count("\n") + (0 if text.endswith("\n") else 1)
+    tree = _parse_tolerantly(text, out)
+    _Reader(out).read(tree)
+    return out
+
+
+def _parse_tolerantly(text: str, out: ModelFile) -> ast.Module:
+    """The module's statements; a statement that does not parse is blanked and reported.
+
+    The statement is taken to run from the line of the error back to the last line that starts
+    at column 0, forward to the line before the next one that does.
+    """
+    lines = text.split("\n")
+    for _ in range(_MAX_REPAIRS):
+        try:
+            return ast.parse("\n".join(lines), filename=out.file)
+        except SyntaxError as err:
+            line = min(max(err.lineno or 1, 1), len(lines))
+            start = line
+            while start > 1 and not _starts_statement(lines[start - 1]):
+                start -= 1
+            end = line
+            while end < len(lines) and not _starts_statement(lines[end]):
+                end += 1
+            out.diagnostics.append(
+                Diagnostic(
+                    Severity.ERROR,
+                    "model-syntax",
+                    out.file,
+                    start,
+                    f"lines {start}-{end} do not parse as Python ({err.msg}); not read",
+                )
+            )
+            for k in range(start - 1, end):
+                lines[k] = ""
+        except (ValueError, RecursionError, MemoryError) as err:
+            out.diagnostics.append(
+                Diagnostic(Severity.ERROR, "model-syntax", out.file, 1, f"not read: {err}")
+            )
+            break
+    return ast.Module(body=[], type_ignores=[])
+
+
+def _starts_statement(line: str) -> bool:
+    return bool(line) and not line[0].isspace() and not line.startswith((")", "]", "}", "#"))
+
+
+class _Reader:
+    def __init__(self, out: ModelFile) -> None:
+        self.out = out
+        self.order = 0
+
+    def find(
+        self, code: str, line: int, message: str, severity: Severity = Severity.WARNING
+    ) -> None:
+        self.out.diagnostics.append(Diagnostic(severity, code, self.out.file, line, message))
+
+    def read(self, tree: ast.Module) -> None:
+        for stmt in tree.body:
+            try:
+                self.statement(stmt)
+            except RecursionError:
+                self.find("model-unread", stmt.lineno, "a statement nests too deeply; not read")
+
+    # --- statements ----------------------------------------------------------------------
+
+    def statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.ImportFrom):
+            names = tuple(a.name for a in stmt.names)
+            self.out.imports.append(("." * stmt.level + (stmt.module or ""), names, stmt.lineno))
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                self.out.imports.append((alias.name, (), stmt.lineno))
+        elif isinstance(stmt, ast.Assign):
+            self.assign(stmt)
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            self.call(stmt.value, stmt.lineno)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            pass  # helpers (add_force_relations) and the like: not model content
+        elif isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+            pass  # rendering when run as a program
+        else:
+            self.uses(stmt)
+
+    def assign(self, stmt: ast.Assign) -> None:
+        value = stmt.value
+        target = stmt.targets[0] if len(stmt.targets) == 1 else None
+        name = target.id if isinstance(target, ast.Name) else None
+        if isinstance(value, ast.Call) and _callee(value) == "CClass" and name is not None:
+            self.cclass(name, value, stmt.lineno)
+            return
+        if isinstance(value, (ast.List, ast.Tuple)) and name is not None:
+            items = [e.id for e in value.elts if isinstance(e, ast.Name)]
+            if len(items) == len(value.elts):
+                self.out.lists[name] = (tuple(items), stmt.lineno)
+                return
+        call = value.value if isinstance(value, ast.Subscript) else value
+        if isinstance(call, ast.Call) and self.call(call, stmt.lineno):
+            return
+        self.uses(value)
+
+    def uses(self, node: ast.AST) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                self.out.used.add(sub.id)
+
+    def next_order(self) -> int:
+        self.order += 1
+        return self.order
+
+    def cclass(self, name: str, call: ast.Call, line: int) -> None:
+        args = call.args
+        meta = args[0].id if args and isinstance(args[0], ast.Name) else None
+        second = args[1] if len(args) > 1 else None
+        label = second.value if isinstance(second, ast.Constant) else None
+        if meta is None or not isinstance(label, str):
+            self.find(
+                "model-unread",
+                line,
+                f"CClass for {name!r} needs a metaclass name and a label string; not read",
+            )
+            return
+        values: dict[str, str | bool | int | float] = {}
+        stereotypes: tuple[str, ...] = ()
+        for kw in call.keywords:
+            if kw.arg == "values" and isinstance(kw.value, ast.Dict):
+                values = self.values(kw.value, line)
+            elif kw.arg == "stereotype_instances":
+                stereotypes = tuple(_names(kw.value))
+        for st in stereotypes:
+            if st not in STEREOTYPES:
+                self.find("unknown-stereotype", line, f"{name}: unknown stereotype {st!r}")
+        label, kinds = clean_text(label)
+        self.out.diagnostics.extend(replaced(k, self.out.file, line) for k in kinds)
+        self.out.classes.append(
+            ModelClass(
+                name,
+                meta,
+                label,
+                values,
+                stereotypes,
+                Loc(self.out.file, line),
+                self.next_order(),
+            )
+        )
+
+    def values(self, node: ast.Dict, line: int) -> dict[str, str | bool | int | float]:
+        found: dict[str, str | bool | int | float] = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if not _is_str(key):
+                continue
+            assert isinstance(key, ast.Constant)
+            if isinstance(value, ast.Constant) and isinstance(value.value, (str, bool, int, float)):
+                v = value.value
+                found[str(key.value)] = clean_text(v)[0] if isinstance(v, str) else v
+            else:
+                self.find(
+                    "model-unread",
+                    getattr(value, "lineno", line),
+                    f"the value of {key.value!r} is not a plain constant; not read",
+                )
+        return found
+
+    # --- calls that add links ---------------------------------------------------------------
+
+    def call(self, call: ast.Call, line: int) -> bool:
+        """Read a call that adds links; False when it is not one (views, rendering, …)."""
+        callee = _callee(call)
+        self.uses(call)
+        if callee == "add_decision_option_link":
+            self.option(call, line)
+        elif callee == "add_force_relations":
+            self.force_relations(call, line)
+        elif callee == "add_stereotyped_link_with_how_tagged_value":
+            self.how_link(call, line)
+        elif callee == "add_links":
+            self.add_links(call, line)
+        else:
+            return callee in ("CBundle", "CObject", "CMetaclass", "CStereotype", "print")
+        return True
+
+    def link(
+        self,
+        kind: LinkKind | None,
+        source: str,
+        target: str,
+        stereotype: str | None,
+        line: int,
+        **extra: object,
+    ) -> None:
+        self.out.links.append(
+            ModelLink(
+                kind,
+                source,
+                target,
+                stereotype,
+                Loc(self.out.file, line),
+                self.next_order(),
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+
+    def option(self, call: ast.Call, line: int) -> None:
+        args = call.args
+        if len(args) < 2 or not all(isinstance(a, ast.Name) for a in args[:2]):
+            self.find(
+                "model-unread", line, "add_decision_option_link needs a decision and a solution"
+            )
+            return
+        decision, solution = (a.id for a in args[:2])  # type: ignore[attr-defined]
+        name = args[2].value if len(args) > 2 and _is_str(args[2]) else None  # type: ignore[attr-defined]
+        for kw in call.keywords:
+            if kw.arg in ("option_name", "name") and _is_str(kw.value):
+                name = kw.value.value  # type: ignore[attr-defined]
+        self.link(LinkKind.OPTION, decision, solution, "option", line, name=name)
+
+    def force_relations(self, call: ast.Call, line: int) -> None:
+        if not call.args or not isinstance(call.args[0], ast.Dict):
+            self.find("model-unread", line, "add_force_relations needs a dict; not read")
+            return
+        for key, inner in zip(call.args[0].keys, call.args[0].values, strict=True):
+            if not isinstance(key, ast.Name) or not isinstance(inner, ast.Dict):
+                self.find(
+                    "model-unread",
+                    getattr(key, "lineno", line),
+                    "a force relation entry is not `name: {force: level}`",
+                )
+                continue
+            seen: dict[str, tuple[str, int]] = {}
+            for force, level in zip(inner.keys, inner.values, strict=True):
+                if not isinstance(force, ast.Name) or not isinstance(level, ast.Name):
+                    self.find(
+                        "model-unread",
+                        getattr(force, "lineno", line),
+                        "a force relation is not `force: level`",
+                    )
+                    continue
+                at = force.lineno
+                if force.id in seen:
+                    before, before_line = seen[force.id]
+                    self.find(
+                        "duplicate-key",
+                        at,
+                        f"{key.id} → {force.id} is given twice in one dict ({before} at line "
+                        f"{before_line}, {level.id} here); Python keeps only the last",
+                    )
+                    self.out.links[:] = [
+                        lk
+                        for lk in self.out.links
+                        if not (
+                            lk.kind is LinkKind.IMPACT
+                            and lk.source == key.id
+                            and lk.target == force.id
+                            and lk.at.line == before_line
+                        )
+                    ]
+                seen[force.id] = (level.id, at)
+                self.stereotype_known(level.id, at, IMPACT_LEVELS)
+                self.link(LinkKind.IMPACT, key.id, force.id, level.id, at, role="forces")
+
+    def how_link(self, call: ast.Call, line: int) -> None:
+        args = call.args
+        if len(args) < 3 or not all(isinstance(a, ast.Name) for a in args[:3]):
+            self.find(
+                "model-unread",
+                line,
+                "add_stereotyped_link_with_how_tagged_value needs two ends and a kind",
+            )
+            return
+        source, target, kind = (a.id for a in args[:3])  # type: ignore[attr-defined]
+        how = args[3].value if len(args) > 3 and _is_str(args[3]) else None  # type: ignore[attr-defined]
+        self.stereotype_known(kind, line, DEPENDENCY_KINDS)
+        tagged = (("how", str(how)),) if how is not None else ()
+        self.link(LinkKind.DEPENDENCY, source, target, kind, line, tagged=tagged, role="to")
+
+    def add_links(self, call: ast.Call, line: int) -> None:
+        role: str | None = None
+        stereotype: str | None = None
+        tagged: list[tuple[str, str]] = []
+        for kw in call.keywords:
+            if kw.arg == "role_name" and _is_str(kw.value):
+                role = kw.value.value  # type: ignore[attr-defined]
+            elif kw.arg == "stereotype_instances":
+                found = _names(kw.value)
+                if len(found) > 1:
+                    self.find(
+                        "model-unread",
+                        line,
+                        f"several stereotypes on one link ({', '.join(found)}); the first is kept",
+                    )
+                stereotype = found[0] if found else None
+            elif kw.arg == "tagged_values" and isinstance(kw.value, ast.Dict):
+                for k, v in zip(kw.value.keys, kw.value.values, strict=True):
+                    if _is_str(k) and isinstance(v, ast.Constant) and v.value is not None:
+                        tagged.append((str(k.value), str(v.value)))  # type: ignore[union-attr]
+        func = call.func
+        pairs: list[tuple[str, list[str], int]] = []
+        if isinstance(func, ast.Attribute):  # a.add_links(b or [b, c], …)
+            if not isinstance(func.value, ast.Name) or not call.args:
+                self.find(
+                    "model-unread", line, "add_links on something that is not a name; not read"
+                )
+                return
+            pairs.append((func.value.id, _names(call.args[0]), line))
+        elif call.args and isinstance(call.args[0], ast.Dict):  # add_links({a: b or [b, c]}, …)
+            for key, value in zip(call.args[0].keys, call.args[0].values, strict=True):
+                if not isinstance(key, ast.Name):
+                    self.find("model-unread", line, "an add_links key is not a name; not read")
+                    continue
+                pairs.append((key.id, _names(value), key.lineno))
+        else:
+            self.find("model-unread", line, "add_links needs a dict or an object; not read")
+            return
+        kind = _kind_of(role, stereotype)
+        if stereotype is not None and stereotype not in STEREOTYPES:
+            self.find("unknown-stereotype", line, f"unknown stereotype {stereotype!r} on a link")
+        for caller, targets, at in pairs:
+            for target in targets:
+                source, end = caller, target
+                if kind is LinkKind.DEPENDENCY and role == "from":
+                    source, end = target, caller  # the argument holds the "from" role
+                self.link(kind, source, end, stereotype, at, tagged=tuple(tagged), role=role)
+
+    def stereotype_known(self, name: str, line: int, family: tuple[str, ...]) -> None:
+        if name not in family:
+            self.find(
+                "unknown-stereotype",
+                line,
+                f"unknown stereotype {name!r}; expected one of {', '.join(family)}",
+            )
+
+
+def _kind_of(role: str | None, stereotype: str | None) -> LinkKind | None:
+    if role in _EVIDENCE_ROLES:
+        return LinkKind.EVIDENCE
+    if role in _FORCE_ROLES or stereotype in IMPACT_LEVELS:
+        return LinkKind.IMPACT
+    if role in _NEXT_ROLES or stereotype in NEXT_KINDS:
+        return LinkKind.NEXT
+    if stereotype in CONTEXT_KINDS:
+        return LinkKind.CONTEXT
+    if stereotype in DEPENDENCY_KINDS or role in ("from", "to"):
+        return LinkKind.DEPENDENCY
+    return None
+
+
+def _callee(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _names(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return [e.id for e in node.elts if isinstance(e, ast.Name)]
+    return []
+
+
+def _is_str(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+_MAIN = re.compile(r"__name__")
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return isinstance(test, ast.Compare) and any(
+        isinstance(n, ast.Name) and _MAIN.fullmatch(n.id) for n in ast.walk(test)
+    )

@@ -1,0 +1,404 @@
+"""The consolidated model's files: read with ast only, bound into a layer, merged with the
+notes of the study of the same name, and mapped into the study's graph.
+
+The fixture ``tests/fixtures/models/study`` is a model of the notes fixture ``tests/fixtures/
+study`` written for these tests: every construct of the metamodel and one of each defect.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rdflib import Dataset, Literal, URIRef
+
+from app.config import Settings
+from app.model import Level, LinkKind, ModelLayer
+from app.parse.model_files import read_model_file
+from app.parse.model_layer import bind
+from app.pipeline import build, check, read
+from app.vocab import MK
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MODELS = FIXTURES / "models" / "study"
+NOTES = FIXTURES / "study"
+BASE = Settings().base_iri
+
+
+def _layer(*texts: tuple[str, str]) -> ModelLayer:
+    return bind(
+        [read_model_file(text, file=name, name=name, collection="c") for name, text in texts]
+    )
+
+
+@pytest.fixture(scope="module")
+def layer() -> ModelLayer:
+    coll = read([MODELS]).collections[0]
+    assert coll.model is not None
+    return coll.model
+
+
+def _codes(layer: ModelLayer) -> set[tuple[str, int]]:
+    return {(d.code, d.line) for d in layer.all_diagnostics()}
+
+
+# --- constructs -------------------------------------------------------------------------------
+
+
+def test_files_run_in_import_order(layer: ModelLayer) -> None:
+    """The domain model is imported by the study's model, which the sources model imports."""
+    assert [f.name for f in layer.files] == [
+        "domain_model.py",
+        "study_model.py",
+        "sources_and_codes_model.py",
+    ]
+    orders = [c.order for c in layer.classes]
+    assert orders == sorted(orders)
+    assert layer.classes[0].name == "event_stream"  # created first: its file runs first
+
+
+def test_every_metaclass_is_read(layer: ModelLayer) -> None:
+    kinds = Counter(c.metaclass for c in layer.final.values())
+    assert kinds == {
+        "pattern": 2,
+        "practice": 6,  # idempotent_consumer is a practice here, a pattern in the notes
+        "do_nothing_design_solution": 1,
+        "force": 7,
+        "known_use": 1,
+        "category": 2,
+        "decision": 3,
+        "domain_metaclass": 2,
+        "source": 4,
+    }
+    outbox = layer.final["transactional_outbox"]
+    assert outbox.values == {
+        "aka": "Outbox",
+        "description": "Write events with the state change.",
+        "background reading": "Microservices patterns, ch. 3",
+    }
+    assert layer.final["schema_evolution_decision"].stereotypes == ("multiple_answers",)
+    assert layer.final["delivery_guarantee_decision"].stereotypes == ("single_answer",)
+    s1 = layer.final["s1"]
+    assert s1.values["example"] is True
+    assert s1.values["source code"] is False
+    assert s1.values["tiny url"] == "tinyurl.com/study-s1"
+
+
+def test_links_of_every_kind(layer: ModelLayer) -> None:
+    kinds = Counter(link.kind for link in layer.links)
+    assert kinds == {
+        LinkKind.EVIDENCE: 27,
+        LinkKind.IMPACT: 10,
+        LinkKind.OPTION: 7,
+        LinkKind.DEPENDENCY: 5,
+        LinkKind.NEXT: 4,
+        LinkKind.CATEGORY: 4,
+        LinkKind.CONTEXT: 2,
+        LinkKind.KNOWN_USE: 1,
+    }
+    options = [(lk.source, lk.target, lk.name) for lk in layer.links if lk.kind is LinkKind.OPTION]
+    assert options[:3] == [
+        ("schema_evolution_decision", "schema_registry", "Use a schema registry"),
+        ("schema_evolution_decision", "consumer_driven_contracts", "Test contracts"),
+        ("delivery_guarantee_decision", "at_least_once", "At least once"),
+    ]
+    nexts = {
+        (lk.source, lk.target, lk.stereotype) for lk in layer.links if lk.kind is LinkKind.NEXT
+    }
+    assert nexts == {
+        ("schema_registry", "delivery_guarantee_decision", "mandatory_next"),
+        ("consumer_driven_contracts", "delivery_guarantee_decision", "optional_next"),
+        ("at_least_once", "failure_decision", "next_decision"),
+        ("exactly_once", "failure_decision", "consider_if_not_decided_yet"),
+    }
+    contexts = {
+        (lk.source, lk.target, lk.stereotype) for lk in layer.links if lk.kind is LinkKind.CONTEXT
+    }
+    assert contexts == {
+        ("delivery_guarantee_decision", "event_stream", "decide_for_all_instances_of"),
+        ("failure_category", "consumer_team", "decide_for_some_instances_of"),
+    }
+
+
+def test_dependency_direction_follows_the_role_of_the_argument(layer: ModelLayer) -> None:
+    """``a.add_links(b, role_name="from")`` makes ``b`` the dependent end; ``"to"`` makes ``a``;
+    the how-helper links with role "to" and keeps its how."""
+    deps = {
+        (lk.source, lk.target, lk.stereotype, lk.tagged)
+        for lk in layer.links
+        if lk.kind is LinkKind.DEPENDENCY
+    }
+    assert ("at_least_once", "idempotent_consumer", "requires", ()) in deps
+    assert ("transactional_outbox", "exactly_once", "uses", (("role", "publisher"),)) in deps
+    assert (
+        "retry_with_backoff",
+        "dead_letter_queue",
+        "can_use",
+        (("how", "after the last retry"),),
+    ) in deps
+
+
+def test_evidence_follows_link_order(layer: ModelLayer) -> None:
+    evidence = [(lk.source, lk.target) for lk in layer.links if lk.kind is LinkKind.EVIDENCE]
+    assert evidence[:3] == [
+        ("s1", "schema_registry"),
+        ("s1", "consumer_driven_contracts"),
+        ("s1", "evolvability"),
+    ]
+    of_reliability = [s for s, c in evidence if c == "reliability"]
+    assert of_reliability == ["s2", "s3", "p1"]  # the s3 duplicate is kept once
+
+
+# --- defects ------------------------------------------------------------------------------
+
+
+def test_each_defect_is_a_finding_with_its_line(layer: ModelLayer) -> None:
+    found = _codes(layer)
+    assert {
+        ("model-syntax", 106),  # a statement that does not parse; the rest is read
+        ("duplicate-key", 61),  # one dict gives one pair twice
+        ("unknown-stereotype", 86),
+        ("missing-import", 11),
+        ("redefined", 108),  # schema_registry
+        ("redefined", 39),  # s2
+        ("undefined-name", 104),  # circuit_breaker
+        ("undefined-name", 60),  # undefined_code in p1_codes
+        ("duplicate-link", 61),  # s3 → reliability again
+        ("unlinked-list", 55),  # p2_codes
+    } <= found
+    by_code = Counter(d.code for d in layer.all_diagnostics())
+    assert by_code["model-syntax"] == 1
+
+
+def test_python_keeps_the_last_value_of_a_repeated_key(layer: ModelLayer) -> None:
+    impacts = {
+        (lk.source, lk.target): lk.stereotype for lk in layer.links if lk.kind is LinkKind.IMPACT
+    }
+    assert impacts[("consumer_driven_contracts", "evolvability")] == "neutral"
+
+
+def test_the_later_definition_wins(layer: ModelLayer) -> None:
+    assert layer.final["schema_registry"].label == "Register event schemas centrally"
+    assert layer.final["s2"].values["title"] == "Dead letters (second definition)"
+    assert [c.label for c in layer.classes if c.name == "schema_registry"] == [
+        "Central schema registry",
+        "Register event schemas centrally",
+    ]
+
+
+def test_a_file_that_does_not_parse_at_all_still_yields_a_finding() -> None:
+    layer = _layer(("x_model.py", "a = CClass(practice, 'A'\n\x00\nb = CClass(force, 'B')\n"))
+    assert "b" in layer.final
+    assert any(d.code == "model-syntax" for d in layer.all_diagnostics())
+
+
+def test_nothing_is_run() -> None:
+    """Code in a model file is text: a call that would write a file is passed over."""
+    marker = Path("/tmp/meshkg-model-was-run")
+    marker.unlink(missing_ok=True)
+    text = f"open({str(marker)!r}, 'w').write('x')\nx = CClass(practice, 'X')\n"
+    layer = _layer(("run_model.py", text))
+    assert not marker.exists()
+    assert layer.final["x"].label == "X"
+
+
+def test_unknown_link_between_metaclasses_is_reported() -> None:
+    text = "a = CClass(force, 'A')\nb = CClass(force, 'B')\nadd_links({a: b})\n"
+    layer = _layer(("f_model.py", text))
+    assert layer.links == []
+    assert ("unknown-link", 3) in _codes(layer)
+
+
+# --- both layers, one graph -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    built = build([NOTES, MODELS])
+    assert [c.name for c in built.corpus.collections] == ["study"]
+    ds = Dataset()
+    graph = ds.graph(URIRef(f"{BASE}study"))
+    for triple in built.triples["study"]:
+        graph.add(triple)
+    return ds
+
+
+def _ask(ds: Dataset, query: str) -> list[tuple[object, ...]]:
+    prefixes = "PREFIX mk: <https://w3id.org/meshkg/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+    return [tuple(r) for r in ds.query(prefixes + query)]  # type: ignore[arg-type]
+
+
+def _code(name: str) -> URIRef:
+    return URIRef(f"{BASE}study/code/{name}")
+
+
+def test_one_resource_per_identifier_with_both_definitions(dataset: Dataset) -> None:
+    rows = _ask(
+        dataset,
+        f"""SELECT ?kind WHERE {{ GRAPH ?g {{ <{_code("schema_registry")}> mk:definition ?d .
+            ?d a ?kind }} }}""",
+    )
+    assert Counter(r[0] for r in rows) == {MK.CodeDefinition: 1, MK.ModelDefinition: 2}
+
+
+def test_a_code_only_the_model_defines_gets_its_kind_and_label(dataset: Dataset) -> None:
+    rows = _ask(
+        dataset,
+        f"SELECT ?t ?l WHERE {{ GRAPH ?g {{ <{_code('cost')}> a ?t ; skos:prefLabel ?l }} }}",
+    )
+    assert rows == [(MK.Force, Literal("Cost"))]
+    kinds = _ask(dataset, f"SELECT ?t WHERE {{ GRAPH ?g {{ <{_code('no_guarantee')}> a ?t }} }}")
+    assert kinds == [(MK.DoNothing,)]
+
+
+def test_facts_say_their_layer(dataset: Dataset) -> None:
+    """dead_letter_queue → reliability ++ is stated by both layers: one node, both layers."""
+    rows = _ask(
+        dataset,
+        f"""SELECT ?layer WHERE {{ GRAPH ?g {{ ?i a mk:ForceImpact ;
+            mk:solution <{_code("dead_letter_queue")}> ; mk:force <{_code("reliability")}> ;
+            mk:impactLevel mk:VeryPositive ; mk:layer ?layer }} }}""",
+    )
+    assert {r[0] for r in rows} == {MK.NotesLayer, MK.ModelLayer}
+    model_only = _ask(
+        dataset,
+        """SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE { GRAPH ?g { ?i a mk:ForceImpact ;
+            mk:layer mk:ModelLayer FILTER NOT EXISTS { ?i mk:layer mk:NotesLayer } } }""",
+    )
+    assert int(model_only[0][0]) > 0  # type: ignore[call-overload]
+
+
+METAMODEL = {
+    "decision type": "c:delivery_guarantee_decision mk:decisionType mk:SingleAnswer",
+    "aka": "c:transactional_outbox mk:aka 'Outbox'",
+    "recommendation": "c:schema_evolution_decision mk:recommendation ?r",
+    "known use": "c:dead_letter_queue mk:usedIn c:kafka_at_acme . "
+    "c:kafka_at_acme a mk:KnownUse ; mk:knownUseReference ?ref",
+    "category": "c:streaming_category mk:ownsDecision c:schema_evolution_decision ; "
+    "mk:subCategory c:failure_category",
+    "next": "?n a mk:NextDecisionLink ; mk:priorSolution c:exactly_once ; "
+    "mk:nextDecision c:failure_decision ; mk:nextKind mk:ConsiderIfNotDecidedYet",
+    "context": "?c a mk:ContextLink ; mk:contextOf c:delivery_guarantee_decision ; "
+    "mk:domainClass c:event_stream ; mk:contextKind mk:DecideForAllInstancesOf",
+    "how": "?d a mk:Dependency ; mk:dependentSolution c:retry_with_backoff ; "
+    "mk:dependencyKind mk:CanUse ; mk:how 'after the last retry'",
+    "evidence": "?e a mk:CodeEvidence ; mk:evidenceSource s:p1 ; "
+    "mk:evidencedCode c:idempotent_consumer ; mk:order ?o",
+    "model record": "s:s1 mk:modelRecord ?r . ?r mk:tinyUrl 'tinyurl.com/study-s1'",
+    "domain class": "c:event_stream a mk:DomainClass ; skos:prefLabel 'Event Stream'",
+}
+
+
+def test_metamodel_elements_in_the_graph(dataset: Dataset) -> None:
+    prefixes = (
+        "PREFIX mk: <https://w3id.org/meshkg/ontology#>\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        f"PREFIX c: <{BASE}study/code/>\nPREFIX s: <{BASE}study/source/>\n"
+    )
+    missing = [
+        name
+        for name, pattern in METAMODEL.items()
+        if not dataset.query(f"{prefixes}ASK {{ GRAPH ?g {{ {pattern} }} }}").askAnswer
+    ]
+    assert missing == []
+
+
+def test_layers_that_disagree_are_findings() -> None:
+    coll = read([NOTES, MODELS]).collections[0]
+    found = {(d.code, d.line) for d in coll.all_diagnostics() if d.code.startswith("layer-")}
+    assert found == {("layer-kind-differs", 23), ("layer-label-differs", 42)}
+
+
+def test_notes_alone_are_unchanged() -> None:
+    """Without model files the notes build as before (no model resources at all)."""
+    built = build([NOTES])
+    assert built.corpus.collections[0].model is None
+    assert not any(MK.ModelLayer in t or MK.ModelDefinition in t for t in built.triples["study"])
+
+
+def test_validation_of_both_layers() -> None:
+    """Facts only the model states need no note evidence; its own defects are findings with
+    their model file and line; the notes' findings stay as they were."""
+    report = check(build([NOTES, MODELS]))
+    violations = [
+        (f.code, Path(f.file or "").name, f.line)
+        for f in report.findings
+        if f.level is Level.VIOLATION
+    ]
+    assert violations == [("model-syntax", "study_model.py", 106)]
+    notes_only = check(build([NOTES]))
+    in_notes = Counter(
+        (f.code, Path(f.file).name, f.line)
+        for f in report.findings
+        if f.file and f.file.endswith(".md")
+    )
+    before = Counter((f.code, Path(f.file).name, f.line) for f in notes_only.findings if f.file)
+    # new in the notes: idempotent_consumer's kinds and resilience's labels differ between
+    # the layers (the model's label is the code's other label)
+    assert in_notes - before == Counter(
+        {("kind-conflict", "s_3.md", 50): 1, ("label-conflict", "s_10.md", 49): 1}
+    )
+    assert before - in_notes == Counter()
+
+
+# --- drift --------------------------------------------------------------------------------------
+
+
+def _drift_json() -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "drift", str(NOTES), str(MODELS), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    data: list[dict[str, Any]] = json.loads(done.stdout)
+    return data
+
+
+def test_drift_names_both_sides() -> None:
+    [study] = _drift_json()
+    assert study["collection"] == "study"
+    assert study["summary"]["next"] == {"notes only": 0, "model only": 4, "differ": 0}
+    assert study["summary"]["kind"] == {"notes only": 0, "model only": 0, "differ": 1}
+    by_subject = {(d["kind"], d["subject"]): d for d in study["differences"]}
+    option = by_subject[("option", "schema_evolution_decision → schema_registry")]
+    assert option["model"] == "Use a schema registry"
+    assert [Path(p).name for p in option["notes_at"]] == ["s_1.md:72"]
+    assert [Path(p).name for p in option["model_at"]] == ["study_model.py:55"]
+    dep = by_subject[("dependency", "retry_with_backoff → idempotent_consumer")]
+    assert (dep["notes"], dep["model"]) == ("requires", None)
+    label = by_subject[("label", "resilience")]
+    assert (label["notes"], label["model"]) == ("Résilience", "Resilience")
+
+
+def test_drift_as_csv() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "drift", str(NOTES), str(MODELS), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == sum(len(c["differences"]) for c in _drift_json())
+    assert {"collection", "kind", "subject", "notes", "model"} <= set(rows[0])
+
+
+def test_drift_needs_a_model() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "drift", str(NOTES)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "no collection has a consolidated model" in done.stdout + done.stderr
