@@ -23,12 +23,13 @@ from rdflib import URIRef
 from app import __version__, collector
 from app.config import Settings
 from app.iris import Minter
-from app.model import Collection, Corpus, ModelFile, ModelLayer, Note
+from app.model import Collection, Corpus, Diagnostic, ModelLayer, Note
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
 from app.parse.model_files import read_model_file
 from app.parse.model_layer import attach, bind
-from app.rdf.mapping import Triple, collection_triples
+from app.rdf.mapping import collection_triples
+from app.rdf.records import Triple
 from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
 from app.store.info import CollectionInfo, SnapshotInfo
 from app.store.load import Converter, Quad, holds_iri, ontology_quads
@@ -114,17 +115,22 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
-def read_file(seed: SeedFile) -> Note:
-    """One seed file to a note; an unreadable file still yields a note carrying the error."""
+def _text(seed: SeedFile) -> tuple[str | None, list[Diagnostic]]:
+    """A seed's text (None when it cannot be read) and the findings of reading it."""
     data, problem = read_bytes(seed)
     if data is None:
+        return None, [problem] if problem is not None else []
+    return decode_bytes(data, seed.display)
+
+
+def read_file(seed: SeedFile) -> Note:
+    """One seed file to a note; an unreadable file still yields a note carrying the error."""
+    text, found = _text(seed)
+    if text is None:
         note = Note(file=seed.display, name=seed.name, collection=seed.collection, source=None)
         note.is_template = True  # nothing to show as a source
-        if problem is not None:
-            note.diagnostics.append(problem)
-        return note
-    text, found = decode_bytes(data, seed.display)
-    note = read_note(text, file=seed.display, name=seed.name, collection=seed.collection)
+    else:
+        note = read_note(text, file=seed.display, name=seed.name, collection=seed.collection)
     note.diagnostics[:0] = found
     return note
 
@@ -197,15 +203,10 @@ def read_models(coll: CollectionFiles) -> ModelLayer | None:
         return None
     files = []
     for seed in coll.models:
-        data, problem = read_bytes(seed)
-        if data is None:
-            module = seed.name.removesuffix(".py")
-            empty = ModelFile(seed.display, seed.name, seed.collection, module)
-            empty.diagnostics.extend([problem] if problem is not None else [])
-            files.append(empty)
-            continue
-        text, found = decode_bytes(data, seed.display)
-        read = read_model_file(text, file=seed.display, name=seed.name, collection=seed.collection)
+        text, found = _text(seed)
+        read = read_model_file(
+            text or "", file=seed.display, name=seed.name, collection=seed.collection
+        )
         read.diagnostics[:0] = found
         files.append(read)
     return bind(files)

@@ -17,7 +17,6 @@ not parse, duplicate keys in a force-relations dict, unknown stereotypes, calls 
 from __future__ import annotations
 
 import ast
-import re
 
 from app.model import (
     Diagnostic,
@@ -171,7 +170,7 @@ class _Reader:
             self.call(stmt.value, stmt.lineno)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             pass  # helpers (add_force_relations) and the like: not model content
-        elif isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+        elif isinstance(stmt, ast.If) and _is_main_guard(stmt):
             pass  # rendering when run as a program
         else:
             self.uses(stmt)
@@ -189,9 +188,10 @@ class _Reader:
                 self.out.lists[name] = (tuple(items), stmt.lineno)
                 return
         call = value.value if isinstance(value, ast.Subscript) else value
-        if isinstance(call, ast.Call) and self.call(call, stmt.lineno):
-            return
-        self.uses(value)
+        if isinstance(call, ast.Call):
+            self.call(call, stmt.lineno)
+        else:
+            self.uses(value)
 
     def uses(self, node: ast.AST) -> None:
         for sub in ast.walk(node):
@@ -257,8 +257,8 @@ class _Reader:
 
     # --- calls that add links ---------------------------------------------------------------
 
-    def call(self, call: ast.Call, line: int) -> bool:
-        """Read a call that adds links; False when it is not one (views, rendering, …)."""
+    def call(self, call: ast.Call, line: int) -> None:
+        """Read a call that adds links; other calls (views, rendering) only use names."""
         callee = _callee(call)
         self.uses(call)
         if callee == "add_decision_option_link":
@@ -269,9 +269,6 @@ class _Reader:
             self.how_link(call, line)
         elif callee == "add_links":
             self.add_links(call, line)
-        else:
-            return callee in ("CBundle", "CObject", "CMetaclass", "CStereotype", "print")
-        return True
 
     def link(
         self,
@@ -309,48 +306,48 @@ class _Reader:
         self.link(LinkKind.OPTION, decision, solution, "option", line, name=name)
 
     def force_relations(self, call: ast.Call, line: int) -> None:
+        """``add_force_relations({solution: {force: level}})``, read as Python builds the dicts:
+        a repeated key keeps its first place and its last value (and is reported)."""
         if not call.args or not isinstance(call.args[0], ast.Dict):
             self.find("model-unread", line, "add_force_relations needs a dict; not read")
             return
-        for key, inner in zip(call.args[0].keys, call.args[0].values, strict=True):
-            if not isinstance(key, ast.Name) or not isinstance(inner, ast.Dict):
+        relations: dict[str, dict[str, tuple[str, int]]] = {}
+        for key, inner in self.entries(call.args[0], line, "add_force_relations"):
+            if not isinstance(inner, ast.Dict):
+                self.find("model-unread", key.lineno, f"{key.id}: not `{{force: level}}`")
+                continue
+            forces: dict[str, tuple[str, int]] = {}
+            for force, level in self.entries(inner, key.lineno, key.id):
+                if not isinstance(level, ast.Name):
+                    self.find("model-unread", force.lineno, f"{key.id} → {force.id}: no level")
+                    continue
+                forces[force.id] = (level.id, force.lineno)
+            relations[key.id] = forces
+        for solution, forces in relations.items():
+            for force_name, (level_name, at) in forces.items():
+                self.stereotype_known(level_name, at, IMPACT_LEVELS)
+                self.link(LinkKind.IMPACT, solution, force_name, level_name, at, role="forces")
+
+    def entries(self, node: ast.Dict, line: int, what: str) -> list[tuple[ast.Name, ast.expr]]:
+        """The ``name: value`` entries of a dict literal; a repeated name is a finding."""
+        seen: dict[str, int] = {}
+        found: list[tuple[ast.Name, ast.expr]] = []
+        for key, value in zip(node.keys, node.values, strict=True):
+            if not isinstance(key, ast.Name):
                 self.find(
-                    "model-unread",
-                    getattr(key, "lineno", line),
-                    "a force relation entry is not `name: {force: level}`",
+                    "model-unread", getattr(key, "lineno", line), f"{what}: a key is not a name"
                 )
                 continue
-            seen: dict[str, tuple[str, int]] = {}
-            for force, level in zip(inner.keys, inner.values, strict=True):
-                if not isinstance(force, ast.Name) or not isinstance(level, ast.Name):
-                    self.find(
-                        "model-unread",
-                        getattr(force, "lineno", line),
-                        "a force relation is not `force: level`",
-                    )
-                    continue
-                at = force.lineno
-                if force.id in seen:
-                    before, before_line = seen[force.id]
-                    self.find(
-                        "duplicate-key",
-                        at,
-                        f"{key.id} → {force.id} is given twice in one dict ({before} at line "
-                        f"{before_line}, {level.id} here); Python keeps only the last",
-                    )
-                    self.out.links[:] = [
-                        lk
-                        for lk in self.out.links
-                        if not (
-                            lk.kind is LinkKind.IMPACT
-                            and lk.source == key.id
-                            and lk.target == force.id
-                            and lk.at.line == before_line
-                        )
-                    ]
-                seen[force.id] = (level.id, at)
-                self.stereotype_known(level.id, at, IMPACT_LEVELS)
-                self.link(LinkKind.IMPACT, key.id, force.id, level.id, at, role="forces")
+            if key.id in seen:
+                self.find(
+                    "duplicate-key",
+                    key.lineno,
+                    f"{what}: {key.id} is given twice in one dict (first at line {seen[key.id]});"
+                    " Python keeps only the last value",
+                )
+            seen.setdefault(key.id, key.lineno)
+            found.append((key, value))
+        return found
 
     def how_link(self, call: ast.Call, line: int) -> None:
         args = call.args
@@ -397,11 +394,10 @@ class _Reader:
                 return
             pairs.append((func.value.id, _names(call.args[0]), line))
         elif call.args and isinstance(call.args[0], ast.Dict):  # add_links({a: b or [b, c]}, …)
-            for key, value in zip(call.args[0].keys, call.args[0].values, strict=True):
-                if not isinstance(key, ast.Name):
-                    self.find("model-unread", line, "an add_links key is not a name; not read")
-                    continue
-                pairs.append((key.id, _names(value), key.lineno))
+            by_key = {
+                key.id: (key, value) for key, value in self.entries(call.args[0], line, "add_links")
+            }
+            pairs.extend((k.id, _names(v), k.lineno) for k, v in by_key.values())
         else:
             self.find("model-unread", line, "add_links needs a dict or an object; not read")
             return
@@ -459,10 +455,5 @@ def _is_str(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
-_MAIN = re.compile(r"__name__")
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    return isinstance(test, ast.Compare) and any(
-        isinstance(n, ast.Name) and _MAIN.fullmatch(n.id) for n in ast.walk(test)
-    )
+def _is_main_guard(stmt: ast.If) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(stmt.test))

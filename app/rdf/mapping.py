@@ -15,13 +15,11 @@ Values shown on a source are the trace's where present, else the header's (see
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
-from rdflib.term import Node
+from rdflib.namespace import DCTERMS, PROV, RDF, SKOS
 
 from app.iris import Minter
 from app.model import (
@@ -37,41 +35,15 @@ from app.model import (
     Stated,
 )
 from app.rdf.model_mapping import defines_code, model_triples
+from app.rdf.records import RECORD_FLAGS, RECORD_TEXT, IriCheck, Triple, shown_values
 from app.vocab import (
-    AUTHOR_TYPE_CONCEPT,
     DEPENDENCY_CONCEPT,
     IMPACT_CONCEPT,
     KIND_CLASS,
     MK,
     SCHEMA,
-    SOURCE_TYPE_CONCEPT,
     uri,
 )
-
-Triple = tuple[Node, Node, Node]
-
-_WEB_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
-
-
-IriCheck = Callable[[str], bool]
-"""Whether the store can hold a text as an IRI (:func:`app.store.load.holds_iri`): the
-pipeline passes it in, so mapping stays free of any store."""
-
-
-def _web_iri(url: str, holds: IriCheck) -> bool:
-    """An http(s) URL that is a valid IRI (``%zz`` or a bracket in the host is not): only then
-    is it linked; the text is kept as a literal either way."""
-    return bool(_WEB_IRI.match(url)) and holds(url)
-
-
-_RECORD_TEXT = {
-    "title": DCTERMS.title,
-    "url": SCHEMA.url,
-    "tiny url": MK.tinyUrl,
-    "archive url": MK.archiveUrl,
-    "source type": MK.sourceTypeName,
-    "author type": MK.authorTypeName,
-}
 
 
 def collection_triples(coll: Collection, base: str, holds: IriCheck) -> Iterator[Triple]:
@@ -89,6 +61,9 @@ class _Mapper:
         self.holds = holds
         self.m = Minter(base, coll.name, uri)
         self.notes = {n.file: n for n in coll.notes}
+        self.names = {n.file: n.name for n in coll.notes}  # file as shown -> name in IRIs
+        if coll.model is not None:
+            self.names.update((f.file, f.name) for f in coll.model.files)
         self.locations: set[URIRef] = set()
 
     def triples(self) -> Iterator[Triple]:
@@ -103,23 +78,23 @@ class _Mapper:
             yield from self.option(okey, ostated)
         for dkey, dstated in self.coll.dependencies.items():
             yield from self.dependency(dkey, dstated)
-        yield from model_triples(self.coll, self.m)
+        yield from model_triples(self.coll, self.m, self.at, self.holds)
 
     # --- shared pieces ---------------------------------------------------------------------
 
     def loc(self, at: Loc) -> Iterator[Triple]:
         """The triples of a statement's location, once per location."""
-        note = self.notes[at.file]
-        iri = self.m.location(note.name, at.line)
+        name = self.names[at.file]
+        iri = self.m.location(name, at.line)
         if iri not in self.locations:
             self.locations.add(iri)
             yield iri, RDF.type, MK.SeedLocation
-            yield iri, MK.seedFile, self.m.file(note.name)
+            yield iri, MK.seedFile, self.m.file(name)
             yield iri, MK.line, Literal(at.line)
 
     def at(self, subject: URIRef, at: Loc) -> Iterator[Triple]:
         yield from self.loc(at)
-        yield subject, PROV.atLocation, self.m.location(self.notes[at.file].name, at.line)
+        yield subject, PROV.atLocation, self.m.location(self.names[at.file], at.line)
 
     def coded_in(self, subject: URIRef, sid: str, block: int) -> Iterator[Triple]:
         """The source and the coding block a statement was written in."""
@@ -180,23 +155,7 @@ class _Mapper:
             MK.line,
             Literal(src.header.line if src.header else (src.trace.line if src.trace else 1)),
         )
-        for key, prop in _RECORD_TEXT.items():
-            value = src.preferred(key)
-            if isinstance(value, str) and prop not in (MK.sourceTypeName, MK.authorTypeName):
-                yield s, prop, Literal(value)
-        url = src.preferred("url")
-        if isinstance(url, str) and _web_iri(url, self.holds):
-            yield s, RDFS.seeAlso, URIRef(url)
-        stype = src.preferred("source type")
-        if isinstance(stype, str) and stype in SOURCE_TYPE_CONCEPT:
-            yield s, MK.sourceType, SOURCE_TYPE_CONCEPT[stype]
-        atype = src.preferred("author type")
-        if isinstance(atype, str) and atype in AUTHOR_TYPE_CONCEPT:
-            yield s, MK.authorType, AUTHOR_TYPE_CONCEPT[atype]
-        for key, prop in (("example", MK.example), ("source code", MK.sourceCode)):
-            flag = src.preferred(key)
-            if isinstance(flag, bool):
-                yield s, prop, Literal(flag)
+        yield from shown_values(s, src.preferred, self.holds)
         for record, iri, link, cls in (
             (src.header, m.header_record(src.id), MK.headerRecord, MK.HeaderRecord),
             (src.trace, m.trace_record(src.id), MK.traceRecord, MK.TraceRecord),
@@ -216,9 +175,7 @@ class _Mapper:
         for key, fv in record.fields.items():
             if fv.value is None:
                 continue
-            prop = _RECORD_TEXT.get(key)
-            if prop is None:
-                prop = MK.example if key == "example" else MK.sourceCode
+            prop = RECORD_TEXT.get(key) or RECORD_FLAGS[key]
             yield iri, prop, Literal(fv.value)
 
     # --- codes ---------------------------------------------------------------------------

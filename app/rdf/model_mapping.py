@@ -14,15 +14,15 @@ artefacts (catalogue, tables) follow it, and they are written from the graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, SKOS
+from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from app.iris import Minter
 from app.model import Collection, LinkKind, Loc, ModelClass, ModelLayer, ModelLink
+from app.rdf.records import RECORD_FLAGS, RECORD_TEXT, IriCheck, Triple, shown_values
 from app.vocab import (
-    AUTHOR_TYPE_CONCEPT,
     CONTEXT_CONCEPT,
     DECISION_TYPE_CONCEPT,
     DEPENDENCY_CONCEPT,
@@ -31,22 +31,12 @@ from app.vocab import (
     MK,
     NEXT_CONCEPT,
     REFERENCE_METACLASSES,
-    SCHEMA,
-    SOURCE_TYPE_CONCEPT,
 )
 
-Triple = tuple[URIRef, URIRef, URIRef | Literal]
+At = Callable[[URIRef, Loc], Iterator[Triple]]
+"""Where a statement was written: the collection mapper's writer of ``prov:atLocation``."""
 
-_TEXT_VALUES = {
-    "title": DCTERMS.title,
-    "url": SCHEMA.url,
-    "tiny url": MK.tinyUrl,
-    "archive url": MK.archiveUrl,
-    "type": MK.sourceTypeName,
-    "author type": MK.authorTypeName,
-    "bibliographic reference": MK.bibliographicReference,
-}
-_FLAG_VALUES = {"example": MK.example, "source code": MK.sourceCode}
+_VALUE_KEY = {"type": "source type"}  # the model's key for what the notes call "source type"
 _CODE_VALUES = {
     "aka": MK.aka,
     "description": DCTERMS.description,
@@ -56,12 +46,12 @@ _CODE_VALUES = {
 }
 
 
-def model_triples(coll: Collection, m: Minter[URIRef]) -> Iterator[Triple]:
+def model_triples(coll: Collection, m: Minter[URIRef], at: At, holds: IriCheck) -> Iterator[Triple]:
     """The model layer of ``coll`` (nothing when it has none)."""
     layer = coll.model
     if layer is None:
         return
-    yield from _Layer(coll, layer, m).triples()
+    yield from _Layer(coll, layer, m, at, holds).triples()
 
 
 def defines_code(layer: ModelLayer | None, ident: str) -> bool:
@@ -73,23 +63,16 @@ def defines_code(layer: ModelLayer | None, ident: str) -> bool:
 
 
 class _Layer:
-    def __init__(self, coll: Collection, layer: ModelLayer, m: Minter[URIRef]) -> None:
+    def __init__(
+        self, coll: Collection, layer: ModelLayer, m: Minter[URIRef], at: At, holds: IriCheck
+    ) -> None:
         self.coll = coll
         self.layer = layer
         self.m = m
+        self.at = at
+        self.holds = holds
         self.names = {f.file: f.name for f in layer.files}
         self.noted_sources = {src.id for _, src in coll.sources}
-        self.seen_locations: set[URIRef] = set()
-
-    def at(self, subject: URIRef, at: Loc) -> Iterator[Triple]:
-        name = self.names[at.file]
-        loc = self.m.location(name, at.line)
-        if loc not in self.seen_locations:
-            self.seen_locations.add(loc)
-            yield loc, RDF.type, MK.SeedLocation
-            yield loc, MK.seedFile, self.m.file(name)
-            yield loc, MK.line, Literal(at.line)
-        yield subject, PROV.atLocation, loc
 
     def triples(self) -> Iterator[Triple]:
         m = self.m
@@ -162,26 +145,18 @@ class _Layer:
         yield r, MK.order, Literal(cls.order)
         yield r, MK.layer, MK.ModelLayer
         yield from self.at(r, cls.at)
-        shown = cls.name not in self.noted_sources  # no note: the model's values are shown
-        for key, value in cls.values.items():
-            prop = _TEXT_VALUES.get(key) or _FLAG_VALUES.get(key)
-            if prop is None:
-                continue
-            if key in _FLAG_VALUES and not isinstance(value, bool):
-                continue
-            if key in _TEXT_VALUES and not isinstance(value, str):
-                continue
-            yield r, prop, Literal(value)
-            if shown and prop not in (MK.sourceTypeName, MK.authorTypeName):
-                yield s, prop, Literal(value)
-        if shown:
-            stype, atype = cls.values.get("type"), cls.values.get("author type")
-            if isinstance(stype, str) and stype in SOURCE_TYPE_CONCEPT:
-                yield s, MK.sourceType, SOURCE_TYPE_CONCEPT[stype]
-                if stype == "Interview":
-                    yield s, RDF.type, MK.Interview
-            if isinstance(atype, str) and atype in AUTHOR_TYPE_CONCEPT:
-                yield s, MK.authorType, AUTHOR_TYPE_CONCEPT[atype]
+        values = {_VALUE_KEY.get(k, k): v for k, v in cls.values.items()}
+        for key, value in values.items():
+            prop = RECORD_TEXT.get(key) if isinstance(value, str) else None
+            if isinstance(value, bool):
+                prop = RECORD_FLAGS.get(key)
+            if key == "bibliographic reference" and isinstance(value, str):
+                prop = MK.bibliographicReference
+            if prop is not None:
+                yield r, prop, Literal(value)
+        if cls.name not in self.noted_sources:  # no note: the model's values are shown
+            shown = {k: v for k, v in values.items() if isinstance(v, (str, bool))}
+            yield from shown_values(s, shown.get, self.holds)
 
     # --- links ---------------------------------------------------------------------------
 

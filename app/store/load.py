@@ -15,7 +15,7 @@ from rdflib.term import Node
 from app.bundled import ontology_path
 from app.iris import Minter
 from app.namespaces import ONTOLOGY_IRI
-from app.rdf.mapping import Triple
+from app.rdf.records import Triple
 
 Quad = ox.Quad
 """A statement as the store holds it (what the pipeline hands over to be stored)."""
