@@ -395,6 +395,62 @@ def drift_command(
             out.print(f"    {kind:<10} {n['notes only']:>5} {n['model only']:>5} {n['differ']:>5}")
 
 
+@cli.command("export")
+def export_command(
+    seeds: Seeds,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder to write into, one folder per study.")
+    ],
+    by_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--link-by-url",
+            help="A source (by id) whose table link goes to its URL, not its tiny URL; repeat.",
+        ),
+    ] = None,
+    evidence: Annotated[
+        str,
+        typer.Option(
+            "--evidence",
+            help="code: the model's code lists (the study's own); statement: the notes.",
+        ),
+    ] = "code",
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+) -> None:
+    """Write each study's decision catalogue and LaTeX tables, from its graph: for every
+    collection with a consolidated model, OUTPUT/<collection>/catalogue.md, sources_table.tex,
+    force_table.tex, overview_table.tex."""
+    from app.export.files import write_study
+    from app.export.study import Evidence
+    from app.iris import Minter
+    from app.pipeline import store
+
+    if evidence not in {e.value for e in Evidence}:
+        _fail(f"unknown --evidence {evidence!r}; use code or statement")
+    settings = _settings(base_iri, set_aside, None)
+    built = _build(seeds, settings)
+    studies = [c for c in built.corpus.collections if c.model is not None]
+    if not studies:
+        _fail("no collection has a consolidated model: give the folder of its *_model.py files")
+    snapshot = store(built)
+    try:
+        for coll in studies:
+            graph = Minter(settings.base_iri, coll.name, str).collection
+            written = write_study(
+                snapshot,
+                graph,
+                coll.title or coll.name,
+                output / coll.name,
+                by_url=set(by_url or ()),
+                evidence=Evidence(evidence),
+            )
+            for path in written:
+                out.print(f"wrote {escape(str(path))}")
+    finally:
+        snapshot.close()
+
+
 @cli.command("parse")
 def parse_command(
     seeds: Annotated[

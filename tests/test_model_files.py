@@ -182,6 +182,13 @@ def test_python_keeps_the_last_value_of_a_repeated_key(layer: ModelLayer) -> Non
         (lk.source, lk.target): lk.stereotype for lk in layer.links if lk.kind is LinkKind.IMPACT
     }
     assert impacts[("consumer_driven_contracts", "evolvability")] == "neutral"
+    # the key keeps its first place in the dict: evolvability before autonomy
+    of_contracts = [
+        lk.target
+        for lk in layer.links
+        if lk.kind is LinkKind.IMPACT and lk.source == "consumer_driven_contracts"
+    ]
+    assert of_contracts == ["evolvability", "autonomy"]
 
 
 def test_the_later_definition_wins(layer: ModelLayer) -> None:
@@ -402,3 +409,105 @@ def test_drift_needs_a_model() -> None:
     )
     assert done.returncode != 0
     assert "no collection has a consolidated model" in done.stdout + done.stderr
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_broken_model_files_never_stop_the_study(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8, deep nesting, a NUL, and a file that cannot be read: each
+    is a finding naming its file; the notes and the readable model statements stay."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for note in NOTES.glob("*.md"):
+        (folder / note.name).write_bytes(note.read_bytes())
+    (folder / "a_model.py").write_bytes(
+        b"good = CClass(practice, 'Good \\xff')\nbad = CClass(force, '\xff\xfe')\n"
+        b"nested = " + b"[" * 5000 + b"\nx\x00 = 1\n"
+    )
+    (folder / "b_model.py").mkdir()  # a folder named like a model file is not read as one
+    (folder / "c_model.py").symlink_to(folder / "missing_target.py")
+    coll = read([folder]).collections[0]
+    assert coll.model is not None
+    assert len(coll.sources) == 7  # every note is still read
+    assert coll.model.final["good"].label == "Good \xff"
+    assert coll.model.final["bad"].metaclass == "force"  # undecodable bytes became U+FFFD
+    by_file = Counter(
+        (Path(d.file).name, d.code) for d in coll.all_diagnostics() if "model" in d.file
+    )
+    assert by_file[("a_model.py", "model-syntax")] >= 1
+    assert by_file[("c_model.py", "unreadable-file")] == 1
+    assert not any(name == "b_model.py" for name, _ in by_file)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+EXPECTED = FIXTURES / "models" / "expected"
+ARTEFACTS = ("catalogue.md", "sources_table.tex", "force_table.tex", "overview_table.tex")
+
+
+def _export(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "export",
+            str(NOTES),
+            str(MODELS),
+            "-o",
+            str(out),
+            *extra,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_export_writes_the_artefacts_derived_by_hand(tmp_path: Path) -> None:
+    done = _export(tmp_path / "a")
+    assert done.returncode == 0, done.stderr
+    for name in ARTEFACTS:
+        assert (tmp_path / "a" / "study" / name).read_bytes() == (EXPECTED / name).read_bytes(), (
+            name
+        )
+    again = _export(tmp_path / "b")
+    assert again.returncode == 0
+    for name in ARTEFACTS:  # deterministic: the same bytes every run
+        assert (tmp_path / "b" / "study" / name).read_bytes() == (
+            tmp_path / "a" / "study" / name
+        ).read_bytes()
+
+
+def test_export_links_named_sources_by_url(tmp_path: Path) -> None:
+    assert _export(tmp_path, "--link-by-url", "s1").returncode == 0
+    table = (tmp_path / "study" / "sources_table.tex").read_text("utf-8")
+    assert "\\href{https://example.org/schema-evolution}{tinyurl.com/study-s1}" in table
+
+
+def test_export_with_the_notes_evidence(tmp_path: Path) -> None:
+    """Statement-level evidence: the notes that define, mention or state a code."""
+    assert _export(tmp_path, "--evidence", "statement").returncode == 0
+    catalogue_text = (tmp_path / "study" / "catalogue.md").read_text("utf-8")
+    # schema_registry is named by the notes of s1, s2, p1 and p2 (see tests/fixtures/study)
+    assert (
+        "#### Solution 1: Register event schemas centrally\n**Evidences:** p1, p2, s1, s2\n"
+        in catalogue_text
+    )
+
+
+def test_export_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    bad = _export(tmp_path, "--evidence", "quotes")
+    assert bad.returncode == 2
+    assert "--evidence" in bad.stdout + bad.stderr
+    notes_only = subprocess.run(
+        [sys.executable, "-m", "app.cli", "export", str(NOTES), "-o", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert notes_only.returncode == 2
+    assert "no collection has a consolidated model" in notes_only.stdout + notes_only.stderr

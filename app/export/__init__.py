@@ -1,0 +1,1 @@
+"""A study's artefacts (decision catalogue, LaTeX tables, PlantUML views) written from its graph."""
