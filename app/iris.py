@@ -133,6 +133,9 @@ class Minter(Generic[T]):
         tail = "/".join(segment(p) for p in (prior, kind, decision))
         return self.term(self._iri() + "/next/" + tail)
 
+    def view(self, name: str) -> T:
+        return self.term(self._iri() + "/view/" + segment(name))
+
     def context_link(self, owner: str, kind: str, domain: str) -> T:
         tail = "/".join(segment(p) for p in (owner, kind, domain))
         return self.term(self._iri() + "/context/" + tail)

@@ -516,6 +516,25 @@ class ModelLink:
     role: str | None = None  # the role name as written
 
 
+@dataclass(frozen=True, slots=True)
+class ModelView:
+    """``CBundle("name", elements=…)``: a view (one diagram) of the model.
+
+    Either the classes are listed (``elements``), or the view holds what is connected to
+    ``start`` by links made before it, not passing into ``stops`` (left out) nor beyond
+    ``boundaries`` (kept); ``stop_kinds`` stops at every class of those metaclasses.
+    """
+
+    name: str
+    at: Loc
+    order: int
+    elements: tuple[str, ...] = ()
+    start: str | None = None
+    stops: tuple[str, ...] = ()
+    boundaries: tuple[str, ...] = ()
+    stop_kinds: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class ModelFile:
     """What one model file says, before the layer binds names across files."""
@@ -529,6 +548,8 @@ class ModelFile:
     classes: list[ModelClass] = field(default_factory=list)
     links: list[ModelLink] = field(default_factory=list)
     lists: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    views: list[ModelView] = field(default_factory=list)
+    kind_lists: dict[str, str] = field(default_factory=dict)  # name -> metaclass of all_classes
     used: set[str] = field(default_factory=set)  # names read anywhere but in their definition
     diagnostics: list[Diagnostic] = field(default_factory=list)
     line_count: int = 0
@@ -543,6 +564,7 @@ class ModelLayer:
     classes: list[ModelClass] = field(default_factory=list)  # every definition, in order
     final: dict[str, ModelClass] = field(default_factory=dict)
     links: list[ModelLink] = field(default_factory=list)
+    views: list[ModelView] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def all_diagnostics(self) -> list[Diagnostic]:

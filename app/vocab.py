@@ -74,6 +74,7 @@ class MK:
     DecisionType: URIRef
     NextDecisionKind: URIRef
     ContextKind: URIRef
+    View: URIRef
 
     # concept schemes and their concepts
     ImpactLevels: URIRef
@@ -196,6 +197,11 @@ class MK:
     modelRecord: URIRef
     evidencedCode: URIRef
     metaclassAsWritten: URIRef
+    viewElement: URIRef
+    viewStart: URIRef
+    viewStop: URIRef
+    viewBoundary: URIRef
+    viewStopKind: URIRef
 
 
 for _term in MK.__annotations__:

@@ -98,7 +98,7 @@ def test_links_of_every_kind(layer: ModelLayer) -> None:
         LinkKind.IMPACT: 10,
         LinkKind.OPTION: 7,
         LinkKind.DEPENDENCY: 5,
-        LinkKind.NEXT: 4,
+        LinkKind.NEXT: 5,
         LinkKind.CATEGORY: 4,
         LinkKind.CONTEXT: 2,
         LinkKind.KNOWN_USE: 1,
@@ -117,6 +117,7 @@ def test_links_of_every_kind(layer: ModelLayer) -> None:
         ("consumer_driven_contracts", "delivery_guarantee_decision", "optional_next"),
         ("at_least_once", "failure_decision", "next_decision"),
         ("exactly_once", "failure_decision", "consider_if_not_decided_yet"),
+        ("schema_evolution_decision", "failure_decision", "consider_if_not_decided_yet"),
     }
     contexts = {
         (lk.source, lk.target, lk.stereotype) for lk in layer.links if lk.kind is LinkKind.CONTEXT
@@ -125,6 +126,23 @@ def test_links_of_every_kind(layer: ModelLayer) -> None:
         ("delivery_guarantee_decision", "event_stream", "decide_for_all_instances_of"),
         ("failure_category", "consumer_team", "decide_for_some_instances_of"),
     }
+
+
+def test_views_are_read_as_written(layer: ModelLayer) -> None:
+    """A listed view, and walks from a class with stops, boundaries and a kind stopped at."""
+    views = {v.name: v for v in layer.views}
+    assert set(views) == {"guidance_view", "decisions", "delivery_decision"}
+    assert views["decisions"].elements == (
+        "schema_evolution_decision",
+        "delivery_guarantee_decision",
+        "failure_decision",
+    )
+    delivery = views["delivery_decision"]
+    assert delivery.start == "delivery_guarantee_decision"
+    assert delivery.stops == ("failure_decision",)
+    assert delivery.boundaries == ("schema_registry",)
+    assert delivery.stop_kinds == ("force",)
+    assert views["guidance_view"].order < delivery.order  # views keep their place in the run
 
 
 def test_dependency_direction_follows_the_role_of_the_argument(layer: ModelLayer) -> None:
@@ -300,6 +318,9 @@ METAMODEL = {
     "mk:evidencedCode c:idempotent_consumer ; mk:order ?o",
     "model record": "s:s1 mk:modelRecord ?r . ?r mk:tinyUrl 'tinyurl.com/study-s1'",
     "domain class": "c:event_stream a mk:DomainClass ; skos:prefLabel 'Event Stream'",
+    "view": "?v a mk:View ; mk:viewStart c:delivery_guarantee_decision ; "
+    "mk:viewStop c:failure_decision ; mk:viewBoundary c:schema_registry ; "
+    "mk:viewStopKind mk:Force",
 }
 
 
@@ -373,7 +394,7 @@ def _drift_json() -> list[dict[str, Any]]:
 def test_drift_names_both_sides() -> None:
     [study] = _drift_json()
     assert study["collection"] == "study"
-    assert study["summary"]["next"] == {"notes only": 0, "model only": 4, "differ": 0}
+    assert study["summary"]["next"] == {"notes only": 0, "model only": 5, "differ": 0}
     assert study["summary"]["kind"] == {"notes only": 0, "model only": 0, "differ": 1}
     by_subject = {(d["kind"], d["subject"]): d for d in study["differences"]}
     option = by_subject[("option", "schema_evolution_decision → schema_registry")]
@@ -443,7 +464,11 @@ def test_broken_model_files_never_stop_the_study(tmp_path: Path) -> None:
 # --- export -----------------------------------------------------------------------------------
 
 EXPECTED = FIXTURES / "models" / "expected"
-ARTEFACTS = ("catalogue.md", "sources_table.tex", "force_table.tex", "overview_table.tex")
+ARTEFACTS = sorted(
+    str(p.relative_to(EXPECTED))
+    for p in EXPECTED.rglob("*")
+    if p.is_file() and p.name != "README.md"
+)
 
 
 def _export(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -467,8 +492,15 @@ def _export(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_export_writes_the_artefacts_derived_by_hand(tmp_path: Path) -> None:
+    assert len(ARTEFACTS) == 7  # the catalogue, three tables, three views
     done = _export(tmp_path / "a")
     assert done.returncode == 0, done.stderr
+    written = sorted(
+        str(p.relative_to(tmp_path / "a" / "study"))
+        for p in (tmp_path / "a").rglob("*")
+        if p.is_file()
+    )
+    assert written == ARTEFACTS
     for name in ARTEFACTS:
         assert (tmp_path / "a" / "study" / name).read_bytes() == (EXPECTED / name).read_bytes(), (
             name

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.export.catalogue import catalogue
 from app.export.latex import force_table, overview_table, sources_table
+from app.export.plantuml import diagrams
 from app.export.study import Evidence, Study, read_study
 from app.store.seam import GraphReader
 
@@ -18,6 +19,7 @@ def artefacts(study: Study, title: str, by_url: Collection[str] = ()) -> dict[st
         "sources_table.tex": sources_table(study, by_url),
         "force_table.tex": force_table(study),
         "overview_table.tex": overview_table(study),
+        **diagrams(study),
     }
 
 

@@ -66,6 +66,20 @@ class Link:
     target: str
     kind: str
     name: str = ""
+    order: int = 0
+
+
+@dataclass(slots=True)
+class View:
+    """A view of the model: listed classes, or a walk from ``start`` (see ``mk:View``)."""
+
+    name: str
+    order: int
+    start: str = ""
+    elements: set[str] = field(default_factory=set)
+    stops: set[str] = field(default_factory=set)
+    boundaries: set[str] = field(default_factory=set)
+    stop_kinds: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -79,6 +93,14 @@ class Study:
     contexts: dict[str, list[Link]] = field(default_factory=dict)  # decision -> domain classes
     dependencies: list[Link] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # code -> its last model label
+    kinds: dict[str, str] = field(default_factory=dict)  # code -> its last model kind
+    views: list[View] = field(default_factory=list)
+
+    def links(self) -> list[Link]:
+        """Every link the artefacts draw, in the order they were added."""
+        groups = (self.options, self.impacts, self.next, self.contexts)
+        found = [lk for group in groups for links in group.values() for lk in links]
+        return sorted([*found, *self.dependencies], key=lambda lk: lk.order)
 
     def of_kind(self, kind: str) -> list[Element]:
         return [e for e in self.elements if e.kind == kind]
@@ -115,10 +137,18 @@ _STATEMENT_EVIDENCE = (
     + """SELECT DISTINCT ?code ?ident WHERE { ?code mk:evidenceSource ?source ;
     skos:inScheme ?scheme . ?source dcterms:identifier ?ident }"""
 )
+_VIEWS = (
+    PREFIXES
+    + """SELECT ?view ?name ?order ?part ?member WHERE { ?view a mk:View ;
+    dcterms:identifier ?name ; mk:order ?order .
+    OPTIONAL { ?view ?part ?member
+      FILTER (?part IN (mk:viewStart, mk:viewElement, mk:viewStop, mk:viewBoundary,
+                        mk:viewStopKind)) } } ORDER BY ?order"""
+)
 _NOTATIONS = PREFIXES + "SELECT ?concept ?notation WHERE { ?concept skos:notation ?notation }"
 _LINKS = (
     PREFIXES
-    + """SELECT ?kind ?from ?to ?stereotype ?name WHERE {
+    + """SELECT ?kind ?from ?to ?stereotype ?name ?order WHERE {
     ?link mk:layer mk:ModelLayer ; mk:order ?order .
     { ?link a mk:DecisionOption ; mk:decision ?from ; mk:option ?to .
       OPTIONAL { ?link mk:optionName ?name } BIND ("option" AS ?kind) }
@@ -155,6 +185,7 @@ def read_study(reader: GraphReader, graph: str, evidence: Evidence = Evidence.CO
         element = Element(_text(row, "code"), _text(row, "label"), kind, int(_text(row, "order")))
         study.elements.append(element)
         study.labels[element.code] = element.label
+        study.kinds[element.code] = kind
     for row in reader.select(_SOURCES, graphs=graphs):
         study.sources.append(
             SourceRow(
@@ -195,11 +226,25 @@ def read_study(reader: GraphReader, graph: str, evidence: Evidence = Evidence.CO
         link = Link(
             _text(row, "from"),
             _text(row, "to"),
-            _text(row, "name") if kind == "option" else stereotype,
+            "option" if kind == "option" else stereotype,
             _text(row, "name") if kind == "option" else "",
+            int(_text(row, "order")),
         )
         if kind == "dependency":
             study.dependencies.append(link)
         else:
             by_kind[kind].setdefault(link.source, []).append(link)
+    views: dict[str, View] = {}
+    parts = {"viewStart": "start", "viewElement": "elements", "viewStop": "stops"}
+    parts |= {"viewBoundary": "boundaries", "viewStopKind": "stop_kinds"}
+    for row in reader.select(_VIEWS, graphs=graphs):
+        view = views.setdefault(
+            _text(row, "view"), View(_text(row, "name"), int(_text(row, "order")))
+        )
+        attr = parts.get(_text(row, "part").removeprefix(MK))
+        if attr == "start":
+            view.start = _text(row, "member")
+        elif attr is not None:
+            getattr(view, attr).add(_text(row, "member"))
+    study.views = list(views.values())
     return study

@@ -25,6 +25,7 @@ from app.model import (
     ModelClass,
     ModelFile,
     ModelLink,
+    ModelView,
     Severity,
     clean_text,
     replaced,
@@ -182,6 +183,15 @@ class _Reader:
         if isinstance(value, ast.Call) and _callee(value) == "CClass" and name is not None:
             self.cclass(name, value, stmt.lineno)
             return
+        if isinstance(value, ast.Call) and _callee(value) == "CBundle":
+            self.uses(value)
+            self.view(value, stmt.lineno)
+            return
+        if isinstance(value, ast.ListComp) and name is not None:
+            kind = _all_classes_of(value)
+            if kind is not None:  # [f.class_object for f in force.all_classes]
+                self.out.kind_lists[name] = kind
+                return
         if isinstance(value, (ast.List, ast.Tuple)) and name is not None:
             items = [e.id for e in value.elts if isinstance(e, ast.Name)]
             if len(items) == len(value.elts):
@@ -254,6 +264,44 @@ class _Reader:
                     f"the value of {key.value!r} is not a plain constant; not read",
                 )
         return found
+
+    def view(self, call: ast.Call, line: int) -> None:
+        """``CBundle("name", elements=[…])`` or ``elements=x.class_object.get_connected_elements(
+        stop_elements_exclusive=…, stop_elements_inclusive=…)``."""
+        first = call.args[0] if call.args else None
+        name = first.value if isinstance(first, ast.Constant) else None
+        elements = next((kw.value for kw in call.keywords if kw.arg == "elements"), None)
+        if not isinstance(name, str) or elements is None:
+            self.find("model-unread", line, "a view (CBundle) needs a name and its elements")
+            return
+        at = Loc(self.out.file, line)
+        if isinstance(elements, (ast.List, ast.Tuple)):
+            names = tuple(n for e in elements.elts if (n := _class_name(e)) is not None)
+            self.out.views.append(ModelView(name, at, self.next_order(), elements=names))
+            return
+        if isinstance(elements, ast.Call) and _callee(elements) == "get_connected_elements":
+            func = elements.func
+            start = _class_name(func.value) if isinstance(func, ast.Attribute) else None
+            if start is not None:
+                found: dict[str, tuple[list[str], list[str]]] = {}
+                for kw in elements.keywords:
+                    if kw.arg in ("stop_elements_exclusive", "stop_elements_inclusive"):
+                        found[kw.arg] = _class_names(kw.value)
+                stops, stop_kinds = found.get("stop_elements_exclusive", ([], []))
+                boundaries, _ = found.get("stop_elements_inclusive", ([], []))
+                self.out.views.append(
+                    ModelView(
+                        name,
+                        at,
+                        self.next_order(),
+                        start=start,
+                        stops=tuple(stops),
+                        boundaries=tuple(boundaries),
+                        stop_kinds=tuple(stop_kinds),
+                    )
+                )
+                return
+        self.find("model-unread", line, f"the elements of view {name!r} are not a list or a walk")
 
     # --- calls that add links ---------------------------------------------------------------
 
@@ -431,6 +479,38 @@ def _kind_of(role: str | None, stereotype: str | None) -> LinkKind | None:
         return LinkKind.CONTEXT
     if stereotype in DEPENDENCY_KINDS or role in ("from", "to"):
         return LinkKind.DEPENDENCY
+    return None
+
+
+def _class_name(node: ast.expr) -> str | None:
+    """``x`` or ``x.class_object``: the class named ``x``."""
+    if isinstance(node, ast.Attribute) and node.attr == "class_object":
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _class_names(node: ast.expr) -> tuple[list[str], list[str]]:
+    """Classes (and lists of all classes of a metaclass, by name) in ``a + [b.class_object]``."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _class_names(node.left), _class_names(node.right)
+        return left[0] + right[0], left[1] + right[1]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [n for e in node.elts if (n := _class_name(e)) is not None], []
+    if isinstance(node, ast.Name):
+        return [], [node.id]
+    return [], []
+
+
+def _all_classes_of(node: ast.ListComp) -> str | None:
+    """``[x.class_object for x in force.all_classes]``: the metaclass (``force``)."""
+    gens = node.generators
+    it = gens[0].iter if len(gens) == 1 else None
+    if (
+        isinstance(it, ast.Attribute)
+        and it.attr == "all_classes"
+        and isinstance(it.value, ast.Name)
+    ):
+        return it.value.id
     return None
 
 

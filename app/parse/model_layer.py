@@ -25,6 +25,7 @@ from app.model import (
     ModelFile,
     ModelLayer,
     ModelLink,
+    ModelView,
     Severity,
 )
 
@@ -44,9 +45,10 @@ def bind(files: list[ModelFile]) -> ModelLayer:
     lists: dict[str, tuple[tuple[str, ...], str, int]] = {}
     raw_links: list[ModelLink] = []
     for f in layer.files:
-        events: list[tuple[int, ModelClass | ModelLink]] = [
+        events: list[tuple[int, ModelClass | ModelLink | ModelView]] = [
             *((c.order, c) for c in f.classes),
             *((lk.order, lk) for lk in f.links),
+            *((v.order, v) for v in f.views),
         ]
         for _, event in sorted(events, key=lambda e: e[0]):
             order += 1
@@ -66,6 +68,8 @@ def bind(files: list[ModelFile]) -> ModelLayer:
                     )
                 final[item.name] = item
                 layer.classes.append(item)
+            elif isinstance(event, ModelView):
+                layer.views.append(_bind_view(event, order, f, final, layer))
             else:
                 raw_links.append(dataclasses.replace(event, order=order))
         for name, (items, line) in f.lists.items():
@@ -110,6 +114,49 @@ def bind(files: list[ModelFile]) -> ModelLayer:
                 )
             )
     return layer
+
+
+def _bind_view(
+    view: ModelView, order: int, f: ModelFile, final: dict[str, ModelClass], layer: ModelLayer
+) -> ModelView:
+    """The view with its order, the metaclass of each class list it stops at, and only the
+    classes defined by then (as the library built it when the statement ran)."""
+    kinds = []
+    for name in view.stop_kinds:
+        kind = f.kind_lists.get(name)
+        if kind is None:
+            layer.diagnostics.append(
+                Diagnostic(
+                    Severity.WARNING,
+                    "undefined-name",
+                    view.at.file,
+                    view.at.line,
+                    f"view {view.name}: {name} is not a list of all classes of a metaclass",
+                )
+            )
+        else:
+            kinds.append(kind)
+    named = [*view.elements, *([view.start] if view.start else []), *view.stops, *view.boundaries]
+    for name in named:
+        if name not in final:
+            layer.diagnostics.append(
+                Diagnostic(
+                    Severity.WARNING,
+                    "undefined-name",
+                    view.at.file,
+                    view.at.line,
+                    f"view {view.name}: {name} is defined nowhere before it",
+                )
+            )
+    return dataclasses.replace(
+        view,
+        order=order,
+        elements=tuple(n for n in view.elements if n in final),
+        start=view.start if view.start in final else None,
+        stops=tuple(n for n in view.stops if n in final),
+        boundaries=tuple(n for n in view.boundaries if n in final),
+        stop_kinds=tuple(kinds),
+    )
 
 
 def _run_order(files: list[ModelFile]) -> list[ModelFile]:

@@ -20,7 +20,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from app.iris import Minter
-from app.model import Collection, LinkKind, Loc, ModelClass, ModelLayer, ModelLink
+from app.model import Collection, LinkKind, Loc, ModelClass, ModelLayer, ModelLink, ModelView
 from app.rdf.records import RECORD_FLAGS, RECORD_TEXT, IriCheck, Triple, shown_values
 from app.vocab import (
     CONTEXT_CONCEPT,
@@ -91,6 +91,30 @@ class _Layer:
                 yield from self.definition(cls)
         for link in self.layer.links:
             yield from self.link(link)
+        for view in self.layer.views:
+            yield from self.view(view)
+
+    def view(self, view: ModelView) -> Iterator[Triple]:
+        """A view, as the model defines it: listed classes, or a walk from one class."""
+        m = self.m
+        v = m.view(view.name)
+        yield v, RDF.type, MK.View
+        yield v, DCTERMS.identifier, Literal(view.name)
+        yield v, MK.layer, MK.ModelLayer
+        yield v, MK.order, Literal(view.order)
+        yield from self.at(v, view.at)
+        for name in view.elements:
+            yield v, MK.viewElement, m.code(name)
+        if view.start is not None:
+            yield v, MK.viewStart, m.code(view.start)
+        for name in view.stops:
+            yield v, MK.viewStop, m.code(name)
+        for name in view.boundaries:
+            yield v, MK.viewBoundary, m.code(name)
+        for kind in view.stop_kinds:
+            cls = METACLASS_CLASS.get(kind)
+            if cls is not None:
+                yield v, MK.viewStopKind, cls
 
     # --- classes -------------------------------------------------------------------------
 
