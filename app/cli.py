@@ -32,8 +32,10 @@ from app.model import Level
 from app.rdf.formats import BY_EXTENSION, FORMATS, RdfFormat
 
 if TYPE_CHECKING:
+    from app.model import Collection
     from app.pipeline import Build
     from app.pipeline import Progress as ProgressHook
+    from app.read.drift import Drift
     from app.seeds import SeedFile
     from app.validate import Finding, Report
 
@@ -261,6 +263,15 @@ def validate_command(
 
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
+    if any(c.model is not None for c in built.corpus.collections):
+        paths = {f"{c.name}/{n.name}": n.file for c in built.corpus.collections for n in c.notes}
+        paths |= {
+            f"{c.name}/{f.name}": f.file
+            for c in built.corpus.collections
+            for f in (c.model.files if c.model else [])
+        }
+        for drifted in _drifts(built, settings):
+            built.corpus.diagnostics.extend(drifted.diagnostics(paths))
     report = check(built)
     levels = list(Level)
     shown = [f for f in report.findings if levels.index(f.level) <= levels.index(level)]
@@ -324,6 +335,30 @@ def _print_report(report: Report, shown: list[Finding], base: str) -> None:
     out.print(f"{summary} in {len(by_file)} file(s): {verdict}")
 
 
+def _with_models(built: Build) -> list[Collection]:
+    studies = [c for c in built.corpus.collections if c.model is not None]
+    if not studies:
+        _fail("no collection has a consolidated model: give the folder of its *_model.py files")
+    return studies
+
+
+def _drifts(built: Build, settings: Settings) -> list[Drift]:
+    """The drift of every study with a model layer, read from its graph."""
+    from app.iris import Minter
+    from app.pipeline import store
+    from app.read.drift import drift
+
+    studies = _with_models(built)
+    snapshot = store(built)
+    try:
+        return [
+            drift(snapshot, Minter(settings.base_iri, c.name, str).collection, c.name)
+            for c in studies
+        ]
+    finally:
+        snapshot.close()
+
+
 class DriftFormat(StrEnum):
     text = "text"
     json = "json"
@@ -342,26 +377,11 @@ def drift_command(
     """Compare each study's notes with its consolidated model: every statement one layer
     makes that the other does not, or makes otherwise, with file:line on both sides."""
     import csv
-    import dataclasses
-
-    from app.drift import drift
 
     settings = _settings(base_iri, set_aside, None)
-    corpus = _build(seeds, settings).corpus
-    drifts = [drift(c) for c in corpus.collections if c.model is not None]
-    if not drifts:
-        _fail("no collection has a consolidated model: give the folder of its *_model.py files")
+    drifts = _drifts(_build(seeds, settings), settings)
     if drift_format is DriftFormat.json:
-        out.print_json(
-            data=[
-                {
-                    "collection": d.collection,
-                    "summary": d.summary(),
-                    "differences": [dataclasses.asdict(x) for x in d.differences],
-                }
-                for d in drifts
-            ]
-        )
+        out.print_json(data=[d.body() for d in drifts])
         return
     if drift_format is DriftFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -392,7 +412,7 @@ def drift_command(
             )
         out.print("  summary (notes only / model only / differ):")
         for kind, n in d.summary().items():
-            out.print(f"    {kind:<10} {n['notes only']:>5} {n['model only']:>5} {n['differ']:>5}")
+            out.print(f"    {kind:<10} {n['notes_only']:>5} {n['model_only']:>5} {n['differ']:>5}")
 
 
 @cli.command("export")
@@ -430,9 +450,7 @@ def export_command(
         _fail(f"unknown --evidence {evidence!r}; use code or statement")
     settings = _settings(base_iri, set_aside, None)
     built = _build(seeds, settings)
-    studies = [c for c in built.corpus.collections if c.model is not None]
-    if not studies:
-        _fail("no collection has a consolidated model: give the folder of its *_model.py files")
+    studies = _with_models(built)
     snapshot = store(built)
     try:
         for coll in studies:

@@ -701,6 +701,8 @@ def test_every_key_of_every_body_says_what_it_means() -> None:
         bodies.IndexLinks,
         bodies.Counts,
         bodies.DisagreementOut,
+        bodies.DriftCounts,
+        bodies.DifferenceOut,
         bodies.ErrorBody,
         bodies.ErrorDetail,
     }
@@ -861,7 +863,7 @@ def test_schemathesis_finds_no_server_error(server: str, tmp_path: Path) -> None
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "13 selected" in result.stdout
+    assert "14 selected" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from rdflib import Dataset, Literal, URIRef
 
@@ -394,9 +395,9 @@ def _drift_json() -> list[dict[str, Any]]:
 def test_drift_names_both_sides() -> None:
     [study] = _drift_json()
     assert study["collection"] == "study"
-    assert study["summary"]["next"] == {"notes only": 0, "model only": 5, "differ": 0}
-    assert study["summary"]["kind"] == {"notes only": 0, "model only": 0, "differ": 1}
-    by_subject = {(d["kind"], d["subject"]): d for d in study["differences"]}
+    assert study["counts"]["next"] == {"notes_only": 0, "model_only": 5, "differ": 0}
+    assert study["counts"]["kind"] == {"notes_only": 0, "model_only": 0, "differ": 1}
+    by_subject = {(d["statement"], d["subject"]): d for d in study["disagreements"]}
     option = by_subject[("option", "schema_evolution_decision → schema_registry")]
     assert option["model"] == "Use a schema registry"
     assert [Path(p).name for p in option["notes_at"]] == ["s_1.md:72"]
@@ -416,7 +417,7 @@ def test_drift_as_csv() -> None:
         timeout=120,
     )
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert len(rows) == sum(len(c["differences"]) for c in _drift_json())
+    assert len(rows) == sum(len(c["disagreements"]) for c in _drift_json())
     assert {"collection", "kind", "subject", "notes", "model"} <= set(rows[0])
 
 
@@ -543,3 +544,45 @@ def test_export_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     )
     assert notes_only.returncode == 2
     assert "no collection has a consolidated model" in notes_only.stdout + notes_only.stderr
+
+
+# --- drift in the report and over HTTP ---------------------------------------------------------
+
+
+def test_drift_is_in_the_validation_report() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "validate", str(NOTES), str(MODELS), "--format", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1  # the model's syntax error is a violation
+    findings = json.loads(done.stdout)["findings"]
+    drifted = [f for f in findings if f["code"] == "layer-drift"]
+    assert len(drifted) == sum(len(c["disagreements"]) for c in _drift_json())
+    kind = next(f for f in drifted if "idempotent_consumer: notes pattern" in f["message"])
+    assert (Path(kind["file"]).name, kind["line"], kind["level"]) == ("study_model.py", 23, "info")
+    assert "study/s_3.md:50" in kind["message"]
+
+
+def test_drift_over_the_json_api() -> None:
+    from tests.server import running
+
+    with running([NOTES, MODELS]) as url:
+        whole = httpx.get(f"{url}/api/collections/study/drift", timeout=30)
+        assert whole.status_code == 200
+        body = whole.json()
+        assert body["counts"]["next"] == {"notes_only": 0, "model_only": 5, "differ": 0}
+        assert body == _drift_json()[0]  # one body, whichever way it is asked for
+        nexts = httpx.get(f"{url}/api/collections/study/drift", params={"statement": "next"})
+        assert {d["statement"] for d in nexts.json()["disagreements"]} == {"next"}
+        assert len(nexts.json()["disagreements"]) == 5
+        assert httpx.get(f"{url}/api/collections/nope/drift").status_code == 404
+        bad = httpx.get(f"{url}/api/collections/study/drift", params={"statement": "quotes"})
+        assert bad.status_code == 422
+        assert "statement" in bad.text
+        ld = httpx.get(
+            f"{url}/api/collections/study/drift", headers={"Accept": "application/ld+json"}
+        )
+        assert ld.json()["@context"].endswith("/api/context/v1.jsonld")

@@ -93,6 +93,35 @@ class CollectionOut(ApiLinked):
     links: CollectionLinks
 
 
+Statement = Literal["evidence", "impact", "option", "dependency", "next", "label", "kind"]
+
+
+class DriftCounts(BaseModel):
+    notes_only: int = Field(description="Stated by the notes, not by the model.")
+    model_only: int = Field(description="Stated by the model, not by the notes.")
+    differ: int = Field(description="Stated by both, with other values (sign, name, kind…).")
+
+
+class DifferenceOut(BaseModel):
+    """One statement the two layers do not share, or share with other values."""
+
+    statement: Statement
+    subject: str = Field(description="What it is about: source → code, solution → force, …")
+    notes: str | None = Field(description="The notes' value; null when they lack it.")
+    model: str | None = Field(description="The model's value; null when it lacks it.")
+    notes_at: list[str] = Field(description="collection/file:line of each note statement.")
+    model_at: list[str] = Field(description="collection/file:line of each model statement.")
+
+
+class DriftOut(BaseModel):
+    """What a study's notes and its consolidated model state differently: the counts per kind
+    of statement, and each difference (keys for programs: a comparison, not graph data)."""
+
+    collection: str
+    counts: dict[Statement, DriftCounts]
+    disagreements: list[DifferenceOut]
+
+
 class SourceRef(ApiLinked):
     type: Literal["source"] = "source"
     collection: str

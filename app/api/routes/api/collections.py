@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api.bodies import (
     CollectionOut,
+    DriftOut,
     Page,
+    Statement,
 )
 from app.api.routes.api.answer import (
     RESOURCE,
@@ -20,6 +25,8 @@ from app.api.routes.api.answer import (
     writer,
 )
 from app.api.service import ServiceDep
+from app.iris import Minter
+from app.read.drift import drift
 
 router = api_router()
 
@@ -48,3 +55,26 @@ async def collections(
 async def collection(request: Request, service: ServiceDep, collection: str) -> Response:
     name = known_collection(service, collection)
     return respond(request, (await writer(request, service)).collection(name))
+
+
+@router.get(
+    "/collections/{collection}/drift",
+    summary="What the study's notes and its consolidated model state differently",
+    response_model=DriftOut,
+    responses=RESOURCE,
+)
+async def collection_drift(
+    request: Request,
+    service: ServiceDep,
+    collection: str,
+    statement: Annotated[
+        Statement | None, Query(description="Only differences of this kind of statement.")
+    ] = None,
+) -> Response:
+    """Per source→code link, force impact (and sign), option (and name), dependency, next
+    decision, label and kind: each statement one layer makes and the other does not, or makes
+    otherwise, with file and line on both sides. A study without model files has none."""
+    name = known_collection(service, collection)
+    graph = Minter(service.base, name, str).collection
+    found = await run_in_threadpool(drift, service.store, graph, name)
+    return respond(request, found.body(statement))
