@@ -109,6 +109,20 @@ class DependencyOut(_Out):
     target: str
     stereotype: str
     role: str | None
+    how: str | None = Field(description="The dependency's how tagged value, if given")
+    line: int
+    block: int
+    in_string: bool
+
+
+class GuidanceLinkOut(_Out):
+    kind: Literal["next", "context"] = Field(
+        description="next: a solution to the decision to take next; context: a decision or "
+        "category to a domain class"
+    )
+    source: str
+    target: str
+    stereotype: str
     line: int
     block: int
     in_string: bool
@@ -129,6 +143,7 @@ class SourceOut(_Out):
     relations: list[RelationOut]
     options: list[OptionOut]
     dependencies: list[DependencyOut]
+    links: list[GuidanceLinkOut]
 
 
 class MentionOut(_Out):
@@ -181,6 +196,14 @@ class DependencyLinkOut(_Out):
     statements: list[StatementOut]
 
 
+class GuidanceLinkLinkOut(_Out):
+    kind: Literal["next", "context"]
+    source: str
+    target: str
+    stereotype: str
+    statements: list[StatementOut]
+
+
 class CollectionOut(_Out):
     name: str
     title: str | None
@@ -192,6 +215,7 @@ class CollectionOut(_Out):
     impacts: list[ImpactOut]
     options: list[OptionLinkOut]
     dependencies: list[DependencyLinkOut]
+    links: list[GuidanceLinkLinkOut]
 
 
 class ExtractionOut(_Out):
@@ -321,11 +345,24 @@ def _source(note: Note, src: Source) -> dict[str, object]:
                 "target": d.target,
                 "stereotype": d.stereotype,
                 "role": d.role,
+                "how": d.how,
                 "line": d.at.line,
                 "block": d.block,
                 "in_string": d.in_string,
             }
             for d in note.dependencies
+        ],
+        "links": [
+            {
+                "kind": link.kind,
+                "source": link.source,
+                "target": link.target,
+                "stereotype": link.stereotype,
+                "line": link.at.line,
+                "block": link.block,
+                "in_string": link.in_string,
+            }
+            for link in note.links
         ],
     }
 
@@ -405,5 +442,15 @@ def _collection(c: Collection) -> dict[str, object]:
                 "statements": _statements(st.statements),
             }
             for (a, b, kind), st in c.dependencies.items()
+        ],
+        "links": [
+            {
+                "kind": kind,
+                "source": a,
+                "target": b,
+                "stereotype": stereotype,
+                "statements": _statements(st.statements),
+            }
+            for (kind, a, b, stereotype), st in c.links.items()
         ],
     }

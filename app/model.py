@@ -75,6 +75,33 @@ _IMPACT_NOTATION = {
 }
 
 
+DEPENDENCY_KINDS = (
+    "requires",
+    "uses",
+    "can_use",
+    "can_be_combined_with",
+    "can_be_realized_with",
+    "variant",
+    "extension",
+    "is_a",
+    "realizes",
+    "includes",
+    "alternative_to",
+    "rules_out",
+    "influences",
+    "leads_to",
+    "enables",
+)
+"""The stereotypes of "is dependent on" in the guidance metamodel (``depends_on``: none given)."""
+NEXT_KINDS = ("mandatory_next", "optional_next", "next_decision", "consider_if_not_decided_yet")
+"""The stereotypes of "is next" (a solution to the decision to take next)."""
+CONTEXT_KINDS = ("decide_for_all_instances_of", "decide_for_some_instances_of")
+"""The stereotypes of "has context" (a category or decision to a domain class)."""
+DECISION_TYPES = ("single_answer", "multiple_answers")
+NEXT_ROLES = frozenset({"next decision", "next_decision", "next decisions"})
+"""Role names that make an ``add_links`` an "is next" link."""
+
+
 @dataclass(frozen=True, slots=True)
 class Loc:
     """A place in a seed: ``file`` is the path as the user gave it, ``line`` is 1-based."""
@@ -312,6 +339,7 @@ class Reference:
     at: Loc
     block: int
     via: str  # trace | string-list | open-code | force-relation | option-link | dependency
+    # | next-link | context-link
     in_string: bool = False
     raw: str | None = None
     weak: bool = False  # open-code single word: counts only if the collection defines it
@@ -355,6 +383,21 @@ class Dependency:
     at: Loc
     block: int
     in_string: bool = False
+    how: str | None = None  # the "how" tagged value
+
+
+@dataclass(frozen=True, slots=True)
+class GuidanceLink:
+    """An "is next" link (``kind="next"``: a solution to the decision to take next) or a
+    "has context" link (``kind="context"``: a category or decision to a domain class)."""
+
+    kind: str
+    source: str
+    target: str
+    stereotype: str
+    at: Loc
+    block: int
+    in_string: bool = False
 
 
 @dataclass(slots=True)
@@ -374,6 +417,7 @@ class Note:
     relations: list[ForceRelation] = field(default_factory=list)
     options: list[OptionLink] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
+    links: list[GuidanceLink] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     line_count: int = 0
 
@@ -381,7 +425,7 @@ class Note:
 # --- what the collection decides ------------------------------------------------------------
 
 
-Statement = ForceRelation | OptionLink | Dependency
+Statement = ForceRelation | OptionLink | Dependency | GuidanceLink
 
 
 @dataclass(slots=True)
@@ -434,6 +478,7 @@ class Collection:
     impacts: dict[tuple[str, str, str], Stated[ForceRelation]] = field(default_factory=dict)
     options: dict[tuple[str, str, str], Stated[OptionLink]] = field(default_factory=dict)
     dependencies: dict[tuple[str, str, str], Stated[Dependency]] = field(default_factory=dict)
+    links: dict[tuple[str, str, str, str], Stated[GuidanceLink]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     model: ModelLayer | None = None  # the consolidated model's layer, when model files are given
 

@@ -222,6 +222,7 @@ def drop_set_aside(note: Note) -> None:
     note.relations = [r for r in note.relations if not r.in_string]
     note.options = [o for o in note.options if not o.in_string]
     note.dependencies = [d for d in note.dependencies if not d.in_string]
+    note.links = [link for link in note.links if not link.in_string]
 
 
 def build(

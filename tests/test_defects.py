@@ -1347,3 +1347,32 @@ def test_x_one_identifier_with_two_kinds():
         ("kind-conflict", "inline/s_92.md", 4)
     ]
     assert coll.codes["x"].kind == CodeKind.FORCE
+
+
+# --- guidance links in notes: is next, has context, how, unknown stereotypes --------------------
+
+
+def test_next_and_context_links_in_notes_are_read() -> None:
+    """ "is next" and "has context" links were dropped without a finding; they are links of
+    their own now, in the direction written (the caller is the prior solution)."""
+    note = load("trace/guidance_links.md")
+    links = {(lk.kind, lk.source, lk.target, lk.stereotype, lk.at.line) for lk in note.links}
+    assert links == {
+        ("next", "serving_layer", "deploy_decision", "mandatory_next", 44),
+        ("next", "serving_decision", "deploy_decision", "consider_if_not_decided_yet", 46),
+        ("context", "deploy_decision", "data_product", "decide_for_all_instances_of", 48),
+        ("next", "serving_layer", "containers", "afterwards", 51),
+    }
+    assert not any(d.target == "deploy_decision" for d in note.dependencies)
+
+
+def test_how_links_and_unknown_stereotypes_in_notes() -> None:
+    note = load("trace/guidance_links.md")
+    deps = {(d.source, d.target, d.stereotype, d.how) for d in note.dependencies}
+    assert deps == {
+        ("containers", "serving_layer", "can_use", "one container per port"),
+        ("containers", "serving_layer", "replaces", None),
+    }
+    unknown = sorted(d.line for d in note.diagnostics if d.code == "unknown-stereotype")
+    assert unknown == [50, 51]  # "replaces" (a dependency) and "afterwards" (a next link)
+    assert not any(d.code == "unknown-statement" for d in note.diagnostics)

@@ -22,16 +22,14 @@ from app.model import (
     CodeKind,
     Collection,
     Definition,
-    Dependency,
     Diagnostic,
-    ForceRelation,
     Loc,
     Note,
-    OptionLink,
     Reference,
     Severity,
     Source,
     Stated,
+    Statement,
 )
 
 T = TypeVar("T")
@@ -136,6 +134,9 @@ def _resolve_references(coll: Collection, sources: list[tuple[Note, Source]]) ->
         for dep in note.dependencies:
             for ident in (dep.source, dep.target):
                 _mention(coll, ident, sid, dep, "dependency")
+        for link in note.links:
+            for ident in (link.source, link.target):
+                _mention(coll, ident, sid, link, f"{link.kind}-link")
 
 
 def _code(coll: Collection, ident: str) -> Code:
@@ -145,9 +146,7 @@ def _code(coll: Collection, ident: str) -> Code:
     return code
 
 
-def _mention(
-    coll: Collection, ident: str, sid: str, fact: ForceRelation | OptionLink | Dependency, via: str
-) -> None:
+def _mention(coll: Collection, ident: str, sid: str, fact: Statement, via: str) -> None:
     """Relation endpoints are references too: an undefined one becomes an unresolved code."""
     code = _code(coll, ident)
     if code.resolved:
@@ -169,6 +168,9 @@ def _collect_facts(coll: Collection, sources: list[tuple[Note, Source]]) -> None
         for dep in note.dependencies:
             dkey = (dep.source, dep.target, dep.stereotype)
             coll.dependencies.setdefault(dkey, Stated(dep)).statements.append((sid, dep))
+        for link in note.links:
+            lkey = (link.kind, link.source, link.target, link.stereotype)
+            coll.links.setdefault(lkey, Stated(link)).statements.append((sid, link))
 
 
 def _report_unresolved(coll: Collection) -> None:

@@ -19,7 +19,13 @@ from __future__ import annotations
 import ast
 
 from app.model import (
+    CONTEXT_KINDS,
+    DECISION_TYPES,
+    DEPENDENCY_KINDS,
+    NEXT_KINDS,
+    NEXT_ROLES,
     Diagnostic,
+    Impact,
     LinkKind,
     Loc,
     ModelClass,
@@ -31,34 +37,7 @@ from app.model import (
     replaced,
 )
 
-IMPACT_LEVELS = (
-    "very_positive",
-    "positive",
-    "neutral",
-    "negative",
-    "very_negative",
-    "positive_and_negative",
-)
-DEPENDENCY_KINDS = (
-    "requires",
-    "uses",
-    "can_use",
-    "can_be_combined_with",
-    "can_be_realized_with",
-    "variant",
-    "extension",
-    "is_a",
-    "realizes",
-    "includes",
-    "alternative_to",
-    "rules_out",
-    "influences",
-    "leads_to",
-    "enables",
-)
-NEXT_KINDS = ("mandatory_next", "optional_next", "next_decision", "consider_if_not_decided_yet")
-CONTEXT_KINDS = ("decide_for_all_instances_of", "decide_for_some_instances_of")
-DECISION_TYPES = ("single_answer", "multiple_answers")
+IMPACT_LEVELS = tuple(level.value for level in Impact)
 METACLASSES = (
     "practice",
     "pattern",
@@ -82,7 +61,6 @@ STEREOTYPES = frozenset(
 
 _EVIDENCE_ROLES = frozenset({"contained_code", "contained_codes", "codes"})
 _FORCE_ROLES = frozenset({"forces", "force"})
-_NEXT_ROLES = frozenset({"next decision", "next_decision", "next decisions"})
 _MAX_REPAIRS = 200  # statements dropped to read past syntax errors, at most
 
 
@@ -231,6 +209,10 @@ class _Reader:
                 values = self.values(kw.value, line)
             elif kw.arg == "stereotype_instances":
                 stereotypes = tuple(_names(kw.value))
+        if meta not in METACLASSES:
+            self.find(
+                "unknown-metaclass", line, f"{name}: unknown metaclass {meta!r}; kept as written"
+            )
         for st in stereotypes:
             if st not in STEREOTYPES:
                 self.find("unknown-stereotype", line, f"{name}: unknown stereotype {st!r}")
@@ -473,7 +455,7 @@ def _kind_of(role: str | None, stereotype: str | None) -> LinkKind | None:
         return LinkKind.EVIDENCE
     if role in _FORCE_ROLES or stereotype in IMPACT_LEVELS:
         return LinkKind.IMPACT
-    if role in _NEXT_ROLES or stereotype in NEXT_KINDS:
+    if role in NEXT_ROLES or stereotype in NEXT_KINDS:
         return LinkKind.NEXT
     if stereotype in CONTEXT_KINDS:
         return LinkKind.CONTEXT

@@ -415,6 +415,7 @@ class _NoteReader:
         note.relations.extend(reading.relations)
         note.options.extend(reading.options)
         note.dependencies.extend(reading.dependencies)
+        note.links.extend(reading.links)
 
     # --- the source --------------------------------------------------------------------
 
@@ -449,6 +450,7 @@ class _NoteReader:
             note.relations.clear()
             note.options.clear()
             note.dependencies.clear()
+            note.links.clear()
             return
         if numbered:
             votes = Counter(numbered.values())

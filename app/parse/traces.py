@@ -23,12 +23,17 @@ import textwrap
 from dataclasses import dataclass, field
 
 from app.model import (
+    CONTEXT_KINDS,
+    DEPENDENCY_KINDS,
+    NEXT_KINDS,
+    NEXT_ROLES,
     CodeKind,
     Definition,
     Dependency,
     Diagnostic,
     FieldValue,
     ForceRelation,
+    GuidanceLink,
     Impact,
     Loc,
     OptionLink,
@@ -58,6 +63,7 @@ _TRACE_KEYS = {
     "source code": "source code",
 }
 _DEFINE_FUNCS = {"CClass", "CClas"}
+_HOW_FUNC = "add_stereotyped_link_with_how_tagged_value"
 _OPTION_FUNCS = {"add_decision_option_link", "add_decision_link"}
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
 
@@ -107,6 +113,7 @@ class TraceReading:
     relations: list[ForceRelation] = field(default_factory=list)
     options: list[OptionLink] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
+    links: list[GuidanceLink] = field(default_factory=list)
     sources: list[SourceTrace] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     cut_at: int | None = None  # line of the first item left out for want of room in the note
@@ -119,6 +126,7 @@ class TraceReading:
             + len(self.relations)
             + len(self.options)
             + len(self.dependencies)
+            + len(self.links)
             + len(self.sources)
         )
 
@@ -419,7 +427,9 @@ class _Reader:
         elif isinstance(func, ast.Attribute) and func.attr == "add_links":
             self.dependency(call, line, in_string=in_string)
         elif name == "add_links":
-            self.contained_codes(call, base, in_string=in_string)
+            self.links_of(call, base, in_string=in_string)
+        elif name == _HOW_FUNC:
+            self.how_dependency(call, line, in_string=in_string)
         else:
             self.unknown(line, "call")
 
@@ -666,25 +676,18 @@ class _Reader:
             return
         if not self.has_room(line):
             return
-        role = stereotype = None
-        for kw in call.keywords:
-            if kw.arg == "role_name":
-                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
-                    role = kw.value.value
-                else:  # not even str() it: a huge int literal cannot be turned into text
-                    self.diag(
-                        Severity.WARNING,
-                        "non-literal-value",
-                        line,
-                        "role_name is not a string; not read",
-                    )
-            elif kw.arg == "stereotype_instances":
-                val = kw.value
-                if isinstance(val, ast.List | ast.Tuple) and val.elts:
-                    val = val.elts[0]
-                if isinstance(val, ast.Name):
-                    stereotype = val.id
+        role, stereotype = _role_and_stereotype(call)
+        if role is _NOT_TEXT:
+            role = None
+            self.diag(
+                Severity.WARNING, "non-literal-value", line, "role_name is not a string; not read"
+            )
         caller, argument = func.value.id, first.id
+        link = _link_kind(role, stereotype)
+        if link is not None:  # a.add_links(d, role_name="next decision", …): not a dependency
+            self.guidance_link(link, caller, argument, stereotype, line, in_string=in_string)
+            return
+        self.known_dependency_kind(stereotype, line)
         # role_name names the role of the argument: with "from" the argument is the dependent
         # ("is dependent on: [from] -> [to]"), so the caller is what it depends on
         dependent, required = (argument, caller) if role == "from" else (caller, argument)
@@ -700,11 +703,24 @@ class _Reader:
             )
         )
 
-    def contained_codes(self, call: ast.Call, base: int, *, in_string: bool) -> None:
-        """``add_links({s30: [codes…]}, role_name="contained_code")`` lists codes of a source."""
+    def links_of(self, call: ast.Call, base: int, *, in_string: bool) -> None:
+        """``add_links({…}, …)``: "is next" or "has context" links by role name or stereotype,
+        else ``add_links({s30: [codes…]}, role_name="contained_code")``: codes of a source."""
         mapping = call.args[0] if call.args else None
         if not isinstance(mapping, ast.Dict):
             self.unknown(base + call.lineno - 1, "add_links call")
+            return
+        role, stereotype = _role_and_stereotype(call)
+        link = _link_kind(role, stereotype)
+        if link is not None:
+            for key, value in zip(mapping.keys, mapping.values, strict=True):
+                targets = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
+                for target in targets:
+                    if isinstance(key, ast.Name) and isinstance(target, ast.Name):
+                        line = base + target.lineno - 1
+                        self.guidance_link(
+                            link, key.id, target.id, stereotype, line, in_string=in_string
+                        )
             return
         for codes in mapping.values:
             if isinstance(codes, ast.List | ast.Tuple):
@@ -712,6 +728,74 @@ class _Reader:
                     if isinstance(elt, ast.Name):
                         line = base + elt.lineno - 1
                         self.reference(elt.id, line, via="trace", in_string=in_string)
+
+    def guidance_link(
+        self,
+        kind: str,
+        source: str,
+        target: str,
+        stereotype: str | None,
+        line: int,
+        *,
+        in_string: bool,
+    ) -> None:
+        if not self.has_room(line):
+            return
+        known = NEXT_KINDS if kind == "next" else CONTEXT_KINDS
+        if stereotype not in known:
+            self.diag(
+                Severity.WARNING,
+                "unknown-stereotype",
+                line,
+                f"{'an is-next' if kind == 'next' else 'a context'} link with stereotype "
+                f"{stereotype!r}; expected one of {', '.join(known)}",
+            )
+        self.out.links.append(
+            GuidanceLink(
+                kind,
+                source,
+                target,
+                stereotype or ("next_decision" if kind == "next" else ""),
+                self.loc(line),
+                self.block,
+                in_string=in_string,
+            )
+        )
+
+    def how_dependency(self, call: ast.Call, line: int, *, in_string: bool) -> None:
+        """``add_stereotyped_link_with_how_tagged_value(a, b, kind, "how")``: ``a`` depends on
+        ``b`` (the link's role is "to"), saying how."""
+        args = call.args
+        names = [a.id for a in args[:3] if isinstance(a, ast.Name)]
+        if len(names) < 3:
+            self.unknown(line, f"{_HOW_FUNC} call")
+            return
+        if not self.has_room(line):
+            return
+        how = args[3].value if len(args) > 3 and isinstance(args[3], ast.Constant) else None
+        self.known_dependency_kind(names[2], line)
+        self.out.dependencies.append(
+            Dependency(
+                names[0],
+                names[1],
+                names[2],
+                "to",
+                self.loc(line),
+                self.block,
+                in_string=in_string,
+                how=how if isinstance(how, str) else None,
+            )
+        )
+
+    def known_dependency_kind(self, stereotype: str | None, line: int) -> None:
+        if stereotype is not None and stereotype not in DEPENDENCY_KINDS:
+            self.diag(
+                Severity.WARNING,
+                "unknown-stereotype",
+                line,
+                f"a dependency with stereotype {stereotype!r}, not one of the metamodel's "
+                f"{len(DEPENDENCY_KINDS)} kinds; kept as written",
+            )
 
     def unknown(self, line: int, what: str) -> None:
         self.diag(
@@ -769,10 +853,13 @@ class _Reader:
                 return "a dependency link"
             role = _ROLE_RE.search(text)
             stereo = _STEREO_RE.search(text)
+            caller, argument = m.group("a"), m.group("b")
+            if role is not None and role.group("role") == "from":  # the argument depends
+                caller, argument = argument, caller
             self.out.dependencies.append(
                 Dependency(
-                    m.group("a"),
-                    m.group("b"),
+                    caller,
+                    argument,
                     stereo.group("st") if stereo else "depends_on",
                     role.group("role") if role else None,
                     self.loc(line + text.count("\n", 0, m.start())),
@@ -903,6 +990,36 @@ def _label_after(text: str, pos: int) -> str | None:
     if close < 0:
         return None
     return text[pos + 1 : close]
+
+
+_NOT_TEXT = "\0"  # a role_name that is not a string literal (never read as text)
+
+
+def _role_and_stereotype(call: ast.Call) -> tuple[str | None, str | None]:
+    """The ``role_name`` (:data:`_NOT_TEXT` when it is not a string literal: a huge int
+    literal cannot even be turned into text) and the first ``stereotype_instances`` name."""
+    role = stereotype = None
+    for kw in call.keywords:
+        if kw.arg == "role_name":
+            value = kw.value
+            is_text = isinstance(value, ast.Constant) and isinstance(value.value, str)
+            role = value.value if is_text else _NOT_TEXT  # type: ignore[attr-defined]
+        elif kw.arg == "stereotype_instances":
+            val = kw.value
+            if isinstance(val, ast.List | ast.Tuple) and val.elts:
+                val = val.elts[0]
+            if isinstance(val, ast.Name):
+                stereotype = val.id
+    return role, stereotype
+
+
+def _link_kind(role: str | None, stereotype: str | None) -> str | None:
+    """ "next" or "context" when an ``add_links`` is one of those links, else None."""
+    if role in NEXT_ROLES or stereotype in NEXT_KINDS:
+        return "next"
+    if stereotype in CONTEXT_KINDS:
+        return "context"
+    return None
 
 
 def _reason(err: BaseException) -> str:

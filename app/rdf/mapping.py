@@ -27,6 +27,7 @@ from app.model import (
     Collection,
     Dependency,
     ForceRelation,
+    GuidanceLink,
     Loc,
     Note,
     OptionLink,
@@ -37,10 +38,12 @@ from app.model import (
 from app.rdf.model_mapping import defines_code, model_triples
 from app.rdf.records import RECORD_FLAGS, RECORD_TEXT, IriCheck, Triple, shown_values
 from app.vocab import (
+    CONTEXT_CONCEPT,
     DEPENDENCY_CONCEPT,
     IMPACT_CONCEPT,
     KIND_CLASS,
     MK,
+    NEXT_CONCEPT,
     SCHEMA,
     uri,
 )
@@ -78,6 +81,8 @@ class _Mapper:
             yield from self.option(okey, ostated)
         for dkey, dstated in self.coll.dependencies.items():
             yield from self.dependency(dkey, dstated)
+        for lkey, lstated in self.coll.links.items():
+            yield from self.guidance_link(lkey, lstated)
         yield from model_triples(self.coll, self.m, self.at, self.holds)
 
     # --- shared pieces ---------------------------------------------------------------------
@@ -261,4 +266,28 @@ class _Mapper:
             yield d, MK.dependencyKindAsWritten, Literal(kind)
         if stated.fact.role:
             yield d, MK.roleName, Literal(stated.fact.role)
+        if stated.fact.how:
+            yield d, MK.how, Literal(stated.fact.how)
         yield from self.statements(d, stated)
+
+    def guidance_link(
+        self, key: tuple[str, str, str, str], stated: Stated[GuidanceLink]
+    ) -> Iterator[Triple]:
+        """An "is next" or "has context" link the notes state (the same node as the model's)."""
+        kind, source, target, stereotype = key
+        m = self.m
+        if kind == "next":
+            n = m.next_link(source, stereotype, target)
+            yield n, RDF.type, MK.NextDecisionLink
+            yield n, MK.priorSolution, m.code(source)
+            yield n, MK.nextDecision, m.code(target)
+            yield n, MK.nextKind, NEXT_CONCEPT.get(stereotype, MK.NextDecision)
+        else:
+            n = m.context_link(source, stereotype, target)
+            yield n, RDF.type, MK.ContextLink
+            yield n, MK.contextOf, m.code(source)
+            yield n, MK.domainClass, m.code(target)
+            concept = CONTEXT_CONCEPT.get(stereotype)
+            if concept is not None:
+                yield n, MK.contextKind, concept
+        yield from self.statements(n, stated)
