@@ -235,6 +235,12 @@ def test_nothing_is_run() -> None:
     assert layer.final["x"].label == "X"
 
 
+def test_unknown_metaclass_is_kept_as_written_and_reported() -> None:
+    layer = _layer(("m_model.py", "x = CClass(gizmo, 'X')\n"))
+    assert layer.final["x"].metaclass == "gizmo"
+    assert ("unknown-metaclass", 1) in _codes(layer)
+
+
 def test_unknown_link_between_metaclasses_is_reported() -> None:
     text = "a = CClass(force, 'A')\nb = CClass(force, 'B')\nadd_links({a: b})\n"
     layer = _layer(("f_model.py", text))
@@ -304,6 +310,13 @@ def test_facts_say_their_layer(dataset: Dataset) -> None:
 METAMODEL = {
     "decision type": "c:delivery_guarantee_decision mk:decisionType mk:SingleAnswer",
     "aka": "c:transactional_outbox mk:aka 'Outbox'",
+    "description": "c:transactional_outbox dcterms:description ?text "
+    "FILTER(STRSTARTS(?text, 'Write'))",
+    "background reading": "c:transactional_outbox mk:backgroundReading ?reading",
+    "multiple answers": "c:schema_evolution_decision mk:decisionType mk:MultipleAnswers",
+    "do nothing": "c:no_guarantee a mk:DoNothing",
+    "tagged role": "?u a mk:Dependency ; mk:dependentSolution c:transactional_outbox ; "
+    "mk:role 'publisher'",
     "recommendation": "c:schema_evolution_decision mk:recommendation ?r",
     "known use": "c:dead_letter_queue mk:usedIn c:kafka_at_acme . "
     "c:kafka_at_acme a mk:KnownUse ; mk:knownUseReference ?ref",
@@ -329,6 +342,7 @@ def test_metamodel_elements_in_the_graph(dataset: Dataset) -> None:
     prefixes = (
         "PREFIX mk: <https://w3id.org/meshkg/ontology#>\n"
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "PREFIX dcterms: <http://purl.org/dc/terms/>\n"
         f"PREFIX c: <{BASE}study/code/>\nPREFIX s: <{BASE}study/source/>\n"
     )
     missing = [
@@ -586,3 +600,20 @@ def test_drift_over_the_json_api() -> None:
             f"{url}/api/collections/study/drift", headers={"Accept": "application/ld+json"}
         )
         assert ld.json()["@context"].endswith("/api/context/v1.jsonld")
+
+
+def test_the_readme_query_gives_code_level_evidence_of_an_option_s_force(dataset: Dataset) -> None:
+    """The README's query: at_least_once → latency is evidenced (code level) by the sources
+    whose code list names latency and the delivery decision: s3 and p1."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    query = readme.split("```sparql\n", 1)[1].split("```", 1)[0]
+    graph_query = (
+        query.replace(
+            "SELECT ?option ?force ?source WHERE {",
+            "SELECT ?option ?force ?source WHERE { GRAPH ?g {",
+            1,
+        ).rstrip()[:-1]
+        + "} }"
+    )
+    rows = {tuple(str(t).rsplit("/", 1)[1] for t in row) for row in dataset.query(graph_query)}  # type: ignore[union-attr]
+    assert {s for o, f, s in rows if (o, f) == ("at_least_once", "latency")} == {"s3", "p1"}
