@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rdflib import Dataset, Literal, URIRef
 
 from app.config import Settings
@@ -617,3 +619,42 @@ def test_the_readme_query_gives_code_level_evidence_of_an_option_s_force(dataset
     )
     rows = {tuple(str(t).rsplit("/", 1)[1] for t in row) for row in dataset.query(graph_query)}  # type: ignore[union-attr]
     assert {s for o, f, s in rows if (o, f) == ("at_least_once", "latency")} == {"s3", "p1"}
+
+
+# --- hostile model files ------------------------------------------------------------------------
+
+_PIECES = [
+    "x = CClass(practice, 'X')\n",
+    "f = CClass(force, 'F')\n",
+    "d = CClass(decision, 'D')\n",
+    "s1 = CClass(source, 's1', values={'title': 'T', 'example': True})\n",
+    "add_decision_option_link(d, x, 'n')\n",
+    "add_force_relations({x: {f: positive, f: very_negative}})\n",
+    "x.add_links(d, role_name='from', stereotype_instances=uses)[0]\n",
+    "add_links({s1: [x, f, d]}, role_name='contained_code')\n",
+    "add_links({x: [d]}, role_name='next decision', stereotype_instances=mandatory_next)\n",
+    "v = CBundle('v', elements=d.class_object.get_connected_elements("
+    "stop_elements_exclusive=fs + [x.class_object]))\n",
+    "fs = [q.class_object for q in force.all_classes]\n",
+    "from other.pkg import *\n",
+    "x = (((((\n",
+    "'''\n",
+    "\x00\ud800\n",
+    "y = [" * 50 + "\n",
+    "z = a" + " + a" * 2000 + "\n",
+]
+
+
+@given(
+    st.lists(st.sampled_from(_PIECES) | st.text(max_size=40), max_size=25),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_no_model_file_breaks_the_reader(parts: list[str]) -> None:
+    """Any text, valid or not, gives a layer and findings: never an exception."""
+    text = "".join(parts)
+    layer = _layer(("a_model.py", text), ("b_model.py", text[::-1]))
+    for link in layer.links:
+        assert link.source in layer.final
+        assert link.target in layer.final
+    for d in layer.all_diagnostics():
+        assert d.line >= 0
