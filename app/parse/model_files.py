@@ -232,18 +232,18 @@ class _Reader:
 
     def values(self, node: ast.Dict, line: int) -> dict[str, str | bool | int | float]:
         found: dict[str, str | bool | int | float] = {}
-        for key, value in zip(node.keys, node.values, strict=True):
-            if not _is_str(key):
+        for key_node, value in zip(node.keys, node.values, strict=True):
+            key = _text(key_node)
+            if key is None:
                 continue
-            assert isinstance(key, ast.Constant)
             if isinstance(value, ast.Constant) and isinstance(value.value, (str, bool, int, float)):
                 v = value.value
-                found[str(key.value)] = clean_text(v)[0] if isinstance(v, str) else v
+                found[key] = clean_text(v)[0] if isinstance(v, str) else v
             else:
                 self.find(
                     "model-unread",
                     getattr(value, "lineno", line),
-                    f"the value of {key.value!r} is not a plain constant; not read",
+                    f"the value of {key!r} is not a plain constant; not read",
                 )
         return found
 
@@ -307,19 +307,16 @@ class _Reader:
         target: str,
         stereotype: str | None,
         line: int,
-        **extra: object,
+        *,
+        name: str | None = None,
+        tagged: tuple[tuple[str, str], ...] = (),
+        role: str | None = None,
     ) -> None:
-        self.out.links.append(
-            ModelLink(
-                kind,
-                source,
-                target,
-                stereotype,
-                Loc(self.out.file, line),
-                self.next_order(),
-                **extra,  # type: ignore[arg-type]
-            )
+        at = Loc(self.out.file, line)
+        link = ModelLink(
+            kind, source, target, stereotype, at, self.next_order(), name, tagged, role
         )
+        self.out.links.append(link)
 
     def option(self, call: ast.Call, line: int) -> None:
         args = call.args
@@ -328,11 +325,11 @@ class _Reader:
                 "model-unread", line, "add_decision_option_link needs a decision and a solution"
             )
             return
-        decision, solution = (a.id for a in args[:2])  # type: ignore[attr-defined]
-        name = args[2].value if len(args) > 2 and _is_str(args[2]) else None  # type: ignore[attr-defined]
+        decision, solution = _names(ast.List(elts=args[:2]))
+        name = _text(args[2]) if len(args) > 2 else None
         for kw in call.keywords:
-            if kw.arg in ("option_name", "name") and _is_str(kw.value):
-                name = kw.value.value  # type: ignore[attr-defined]
+            if kw.arg in ("option_name", "name") and _text(kw.value) is not None:
+                name = _text(kw.value)
         self.link(LinkKind.OPTION, decision, solution, "option", line, name=name)
 
     def force_relations(self, call: ast.Call, line: int) -> None:
@@ -388,8 +385,8 @@ class _Reader:
                 "add_stereotyped_link_with_how_tagged_value needs two ends and a kind",
             )
             return
-        source, target, kind = (a.id for a in args[:3])  # type: ignore[attr-defined]
-        how = args[3].value if len(args) > 3 and _is_str(args[3]) else None  # type: ignore[attr-defined]
+        source, target, kind = _names(ast.List(elts=args[:3]))
+        how = _text(args[3]) if len(args) > 3 else None
         self.stereotype_known(kind, line, DEPENDENCY_KINDS)
         tagged = (("how", str(how)),) if how is not None else ()
         self.link(LinkKind.DEPENDENCY, source, target, kind, line, tagged=tagged, role="to")
@@ -399,8 +396,8 @@ class _Reader:
         stereotype: str | None = None
         tagged: list[tuple[str, str]] = []
         for kw in call.keywords:
-            if kw.arg == "role_name" and _is_str(kw.value):
-                role = kw.value.value  # type: ignore[attr-defined]
+            if kw.arg == "role_name" and _text(kw.value) is not None:
+                role = _text(kw.value)
             elif kw.arg == "stereotype_instances":
                 found = _names(kw.value)
                 if len(found) > 1:
@@ -412,8 +409,9 @@ class _Reader:
                 stereotype = found[0] if found else None
             elif kw.arg == "tagged_values" and isinstance(kw.value, ast.Dict):
                 for k, v in zip(kw.value.keys, kw.value.values, strict=True):
-                    if _is_str(k) and isinstance(v, ast.Constant) and v.value is not None:
-                        tagged.append((str(k.value), str(v.value)))  # type: ignore[union-attr]
+                    key = _text(k)
+                    if key is not None and isinstance(v, ast.Constant) and v.value is not None:
+                        tagged.append((key, str(v.value)))
         func = call.func
         pairs: list[tuple[str, list[str], int]] = []
         if isinstance(func, ast.Attribute):  # a.add_links(b or [b, c], …)
@@ -513,8 +511,11 @@ def _names(node: ast.expr) -> list[str]:
     return []
 
 
-def _is_str(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+def _text(node: ast.expr | None) -> str | None:
+    """The value of a string literal; None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
 
 
 def _is_main_guard(stmt: ast.If) -> bool:

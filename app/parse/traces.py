@@ -1002,8 +1002,10 @@ def _role_and_stereotype(call: ast.Call) -> tuple[str | None, str | None]:
     for kw in call.keywords:
         if kw.arg == "role_name":
             value = kw.value
-            is_text = isinstance(value, ast.Constant) and isinstance(value.value, str)
-            role = value.value if is_text else _NOT_TEXT  # type: ignore[attr-defined]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                role = value.value
+            else:
+                role = _NOT_TEXT
         elif kw.arg == "stereotype_instances":
             val = kw.value
             if isinstance(val, ast.List | ast.Tuple) and val.elts:
