@@ -160,6 +160,7 @@ class MK:
     codedIn: URIRef
     closestDefined: URIRef
     evidenceSource: URIRef
+    statementSource: URIRef
     evidenceQuote: URIRef
     solution: URIRef
     force: URIRef

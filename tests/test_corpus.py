@@ -29,7 +29,7 @@ from app.rdf.formats import FORMATS, RdfFormat
 from app.seeds import MAX_NOTE_BYTES, discover
 from app.store.snapshot import Snapshot
 from app.validate import Finding, Report
-from app.vocab import uri
+from app.vocab import MK, uri
 from tests.test_hostile_seeds import CAP_CODES
 
 SS = "self-serve-platform"
@@ -300,3 +300,20 @@ def test_the_corpus_is_far_below_every_cap(corpus_dir: Path) -> None:
         assert items * 10 < MAX_NOTE_ITEMS, seed.display
         assert len(read_.diagnostics) * 10 < MAX_NOTE_FINDINGS
         assert [d.code for d in read_.diagnostics if d.code in CAP_CODES] == []
+
+
+def test_statement_evidence_in_data_as_a_product(corpus_build: Build) -> None:
+    """A source that states an impact, option or dependency is evidence of every code the
+    statement names: 30 (source, code) pairs that were missing in data-as-a-product's shared
+    part (413 → 443), s2's option link of data_product_type_decision (s_2.md:102) among them."""
+    triples = corpus_build.triples[DP]
+    m = Minter(Settings().base_iri, DP, str)
+    evidence = {
+        (str(s), str(o)) for s, p, o in triples if p == MK.evidenceSource and "/code/" in str(s)
+    }
+    stated = {(str(s), str(o)) for s, p, o in triples if p == MK.statementSource}
+    assert len(evidence) == 443
+    assert stated <= evidence
+    pair = (m.code("data_product_type_decision"), m.source("s2"))
+    assert pair in evidence
+    assert pair in stated

@@ -147,10 +147,9 @@ def _code(coll: Collection, ident: str) -> Code:
 
 
 def _mention(coll: Collection, ident: str, sid: str, fact: Statement, via: str) -> None:
-    """Relation endpoints are references too: an undefined one becomes an unresolved code."""
+    """A statement names codes: the source stating it is evidence of each of them (and an
+    undefined one becomes an unresolved code)."""
     code = _code(coll, ident)
-    if code.resolved:
-        return
     ref = Reference(ident, fact.at, fact.block, via, in_string=fact.in_string)
     code.references.append((sid, ref))
 

@@ -58,6 +58,12 @@ def collection_triples(coll: Collection, base: str, holds: IriCheck) -> Iterator
             yield triple
 
 
+STATEMENT_VIAS = frozenset(
+    {"force-relation", "option-link", "dependency", "next-link", "context-link"}
+)
+"""How a statement names a code (``Reference.via``): its source is statement evidence."""
+
+
 class _Mapper:
     def __init__(self, coll: Collection, base: str, holds: IriCheck) -> None:
         self.coll = coll
@@ -219,6 +225,8 @@ class _Mapper:
             yield from self.coded_in(c, sid, d.block)
         for sid, r in code.references:
             yield from self.coded_in(c, sid, r.block)
+            if r.via in STATEMENT_VIAS:  # evidence because the source states a fact naming it
+                yield c, MK.statementSource, self.m.source(sid)
 
     # --- facts -----------------------------------------------------------------------------
 
