@@ -104,6 +104,9 @@ class Minter(Generic[T]):
     def quote(self, sid: str, position: int) -> T:
         return self.term(f"{self.source(sid)}/quote/{position}")
 
+    def memo(self, sid: str, position: int) -> T:
+        return self.term(f"{self.source(sid)}/memo/{position}")
+
     def block(self, sid: str, index: int) -> T:
         return self.term(f"{self.source(sid)}/block/{index + 1}")
 

@@ -24,6 +24,7 @@ PREFIXES: dict[str, str] = {
     "sh": "http://www.w3.org/ns/shacl#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "void": "http://rdfs.org/ns/void#",
+    "oa": "http://www.w3.org/ns/oa#",
 }
 
 _BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))

@@ -18,6 +18,7 @@ from app.namespaces import ONTOLOGY_IRI, SHAPES_IRI
 
 SCHEMA = Namespace("https://schema.org/")
 VOID = Namespace("http://rdfs.org/ns/void#")
+OA = Namespace("http://www.w3.org/ns/oa#")
 MKS = Namespace(SHAPES_IRI + "#")
 
 
@@ -37,6 +38,7 @@ class MK:
     HeaderRecord: URIRef
     TraceRecord: URIRef
     Quote: URIRef
+    Memo: URIRef
     CodingBlock: URIRef
     TraceBlock: URIRef
     OpenCodingSection: URIRef
@@ -162,6 +164,8 @@ class MK:
     evidenceSource: URIRef
     statementSource: URIRef
     evidenceQuote: URIRef
+    memoSection: URIRef
+    mentions: URIRef
     solution: URIRef
     force: URIRef
     impactLevel: URIRef

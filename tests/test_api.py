@@ -108,12 +108,15 @@ def every(client: httpx.Client, url: str) -> list[dict[str, Any]]:
     raise AssertionError(f"{url}: the pages do not end")
 
 
+CURRENT_CONTEXT = f"/api/context/v{bodies.CONTEXT_VERSION}.jsonld"
+
+
 def context_url(server: str) -> str:
-    return server + "/api/context/v1.jsonld"
+    return server + CURRENT_CONTEXT
 
 
 def context(client: httpx.Client) -> dict[str, Any]:
-    body: dict[str, Any] = get(client, "/api/context/v1.jsonld")
+    body: dict[str, Any] = get(client, CURRENT_CONTEXT)
     return body
 
 
@@ -600,7 +603,10 @@ def test_code_filters(client: httpx.Client) -> None:
 def test_search_finds_codes_then_quotes(client: httpx.Client, server: str) -> None:
     page = get(client, "/api/search?q=registry&limit=500")
     kinds = [hit["type"] for hit in page["items"]]
-    assert kinds == ["code", "code", "quote", "quote", "quote", "quote"]  # codes first
+    # codes first, then quotes, then memos (the analyst's open codes)
+    assert kinds == ["code", "code", "quote", "quote", "quote", "quote", *["memo"] * 3]
+    memos = [hit for hit in page["items"] if hit["type"] == "memo"]
+    assert all("registry" in m["snippet"].casefold() and m["line"] for m in memos)
     codes = {(hit["collection"], hit["ident"]) for hit in page["items"] if hit["type"] == "code"}
     assert codes == {(STUDY, "schema_registry"), (OTHER, "schema_registry")}
     quotes = [hit for hit in page["items"] if hit["type"] == "quote"]
@@ -737,6 +743,18 @@ def test_context_is_published_versioned_and_cacheable(client: httpx.Client) -> N
         "/api/context/v1.jsonld", headers={"If-None-Match": response.headers["etag"]}
     )
     assert again.status_code == 304
+
+
+def test_the_bodies_name_the_latest_published_context(client: httpx.Client) -> None:
+    """The context made from the bodies' keys is the one published as the latest version: a
+    key added or changed needs a new version (a new file), and the old ones stay served."""
+    current = client.get(CURRENT_CONTEXT)
+    assert current.status_code == 200
+    assert current.json() == bodies.context()
+    assert current.json()["@context"]["type"]["@context"]["memo"] == "mk:Memo"
+    assert client.get("/api/context/v1.jsonld").json() != current.json()
+    for missing in ("v0", "v99", "..%2Fv1", "v1.jsonld"):
+        assert client.get(f"/api/context/{missing}.jsonld").status_code == 404
 
 
 def _keys(value: object, terms: dict[str, Any]) -> Iterator[str]:
@@ -914,10 +932,18 @@ def test_search_finds_what_a_quote_by_quote_scan_finds(
         and "\x00" not in needle
         and any(needle in x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))
     }
+    expected_memos = [
+        (memo.iri, memo.text.casefold().find(needle))
+        for memo in t.memos
+        if (collection is None or memo.collection == collection)
+        and "\x00" not in needle
+        and needle in memo.text.casefold()
+    ]
     found = lookup.search(t, q, collection)
     hits = lookup.hits(t, found, 0, len(found))
-    assert len(found) == len(expected_quotes) + len(expected_codes)
+    assert len(found) == len(expected_quotes) + len(expected_codes) + len(expected_memos)
     assert [(h.quote.iri, h.at) for h in hits if h.quote] == expected_quotes
+    assert [(h.memo.iri, h.at) for h in hits if h.memo] == expected_memos
     assert {h.code.iri for h in hits if h.code} == expected_codes
     if q == "e":
         assert len(expected_quotes) > len(t.quotes) // 2  # the scan goes through most text
@@ -979,5 +1005,5 @@ def test_every_body_is_what_the_published_models_describe(client: httpx.Client) 
     for q in ("the", "registry", "-"):
         _conforms(bodies.Page[bodies.SearchHit], get(client, f"/api/search?q={q}&limit=500"))
     ld = get(client, "/api/codes?limit=3", Accept="application/ld+json")
-    assert ld.pop("@context").endswith("/api/context/v1.jsonld")
+    assert ld.pop("@context").endswith(CURRENT_CONTEXT)
     _conforms(bodies.Page[bodies.CodeItem], ld)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.config import Settings
@@ -51,3 +52,42 @@ def test_the_two_kinds_of_evidence_are_told_apart(
     every, stated = evidence
     assert every["schema_registry"] == {"p1", "p2", "s1", "s2"}
     assert stated["schema_registry"] == {"p2", "s1"}
+
+
+def test_open_codes_are_memos_with_their_section_and_codes() -> None:
+    """s_1.md's open coding lines are memos: Web Annotations commenting on s1, each with its
+    line, the open-coding section it sits in and the codes it names by identifier."""
+    triples = build([STUDY]).triples["study"]
+    m = Minter(Settings().base_iri, "study", str)
+    memos: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for s, p, o in triples:
+        if "/memo/" in str(s):
+            memos[str(s)][str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]].add(str(o))
+    of_s1 = {k: v for k, v in memos.items() if k.startswith(m.source("s1") + "/memo/")}
+    assert of_s1
+    first = of_s1[m.memo("s1", 1)]
+    assert first["bodyValue"] == {
+        "A central schema registry checks compatibility before a producer ships."
+    }
+    assert first["line"] == {"44"}
+    assert first["hasTarget"] == {m.source("s1")}
+    assert first["motivatedBy"] == {"http://www.w3.org/ns/oa#commenting"}
+    assert first["memoSection"] <= {m.block("s1", i) for i in range(10)}
+    named = set().union(*(v.get("mentions", set()) for v in memos.values()))
+    assert named  # some memo names a code by its identifier
+    assert named <= {m.code(c) for c in _codes_of_study(triples)}
+
+
+def _codes_of_study(triples: list[tuple[object, object, object]]) -> set[str]:
+    return {str(s).rsplit("/", 1)[1] for s, p, _ in triples if p == MK.definition}
+
+
+def test_memos_are_searchable_in_the_corpus(corpus_server: str) -> None:
+    """The analyst's memo at self-serve-platform s_12.md:83 is found by a search."""
+    found = httpx.get(f"{corpus_server}/api/search", params={"q": "simplify", "limit": 500}).json()
+    memos = [h for h in found["items"] if h["type"] == "memo"]
+    s12 = [
+        h for h in memos if h["collection"] == "self-serve-platform" and h["source"]["id"] == "s12"
+    ]
+    assert [h["line"] for h in s12] == [83]
+    assert "simplify architecture" in s12[0]["snippet"]

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import Dataset, Literal, URIRef
 
+from app.api import bodies
 from app.config import Settings
 from app.model import Level, LinkKind, ModelLayer
 from app.parse.model_files import read_model_file
@@ -601,7 +602,7 @@ def test_drift_over_the_json_api() -> None:
         ld = httpx.get(
             f"{url}/api/collections/study/drift", headers={"Accept": "application/ld+json"}
         )
-        assert ld.json()["@context"].endswith("/api/context/v1.jsonld")
+        assert ld.json()["@context"].endswith(f"/api/context/v{bodies.CONTEXT_VERSION}.jsonld")
 
 
 def test_the_readme_query_gives_code_level_evidence_of_an_option_s_force(dataset: Dataset) -> None:

@@ -5,11 +5,12 @@ the tests validate real bodies of every route against them. :data:`TERMS` says, 
 what the key means in RDF (a JSON-LD term definition; ``None``: a key for programs only), and
 :func:`context` makes the API's JSON-LD context from it; a test holds every model key to an
 entry, so no key is published without its meaning, and holds the context to the version
-published as ``/api/context/v1.jsonld``.
+published as ``/api/context/v{CONTEXT_VERSION}.jsonld``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
@@ -273,14 +274,16 @@ class CodeDetail(CodeItem):
 
 
 class SearchHit(ApiLinked):
-    type: Literal["code", "quote"]
+    type: Literal["code", "quote", "memo"]
     collection: str
     label: Annotated[str | None, Field(description="Code: its label.")] = None
     ident: Annotated[str | None, Field(description="Code: its identifier.")] = None
     kind: CodeKind | None = None
-    snippet: Annotated[str | None, Field(description="Quote: the text around the match.")] = None
-    source: Annotated[SourceRef | None, Field(description="Quote: its source.")] = None
-    line: Annotated[int | None, Field(description="Quote: its first line.")] = None
+    snippet: Annotated[
+        str | None, Field(description="Quote or memo: the text around the match.")
+    ] = None
+    source: Annotated[SourceRef | None, Field(description="Quote or memo: its source.")] = None
+    line: Annotated[int | None, Field(description="Quote or memo: its first line.")] = None
 
 
 class IndexLinks(BaseModel):
@@ -333,6 +336,7 @@ TERMS: dict[str, object] = {
             "header": "mk:HeaderRecord",
             "trace": "mk:TraceRecord",
             "quote": "mk:Quote",
+            "memo": "mk:Memo",
             "code": "mk:Code",
             "definition": "mk:CodeDefinition",
             "impact": "mk:ForceImpact",
@@ -441,8 +445,15 @@ TERMS: dict[str, object] = {
 }
 
 
+CONTEXT_VERSION = 2
+"""The version of :func:`context` the bodies name; each published version is a file in
+:data:`CONTEXTS` and never changes, so a change of :data:`TERMS` is a new version."""
+CONTEXTS = Path(__file__).parent / "contexts"
+
+
 def context() -> dict[str, object]:
-    """The API's JSON-LD context (version 1): the prefixes, then every key's meaning."""
+    """The API's JSON-LD context (:data:`CONTEXT_VERSION`): the prefixes, then every key's
+    meaning."""
     spaces = {**PREFIXES, "hydra": HYDRA}
     prefixes = {name: spaces[name] for name in CONTEXT_PREFIXES}
     return {"@context": {"@version": 1.1, **prefixes, **TERMS}}

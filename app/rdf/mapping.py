@@ -44,6 +44,7 @@ from app.vocab import (
     KIND_CLASS,
     MK,
     NEXT_CONCEPT,
+    OA,
     SCHEMA,
     uri,
 )
@@ -143,6 +144,7 @@ class _Mapper:
             yield qi, MK.line, Literal(q.line)
             if q.end_line != q.line:
                 yield qi, MK.endLine, Literal(q.end_line)
+        yield from self.memos(note, src)
         for b in note.blocks:
             bi = m.block(src.id, b.index)
             yield bi, RDF.type, MK.TraceBlock if b.kind == "trace" else MK.OpenCodingSection
@@ -151,6 +153,30 @@ class _Mapper:
             yield bi, MK.endLine, Literal(b.end_line)
             for position in b.evidence:
                 yield bi, MK.evidenceQuote, m.quote(src.id, position)
+
+    def memos(self, note: Note, src: Source) -> Iterator[Triple]:
+        """The analyst's open codes, as memos: Web Annotations commenting on the source, with
+        the section they were written in and the codes they name."""
+        m, s = self.m, self.m.source(src.id)
+        sections = [b for b in note.blocks if b.kind == "open"]
+        named: dict[int, list[str]] = {}
+        for ref in note.references:
+            code = self.coll.codes.get(ref.ident)
+            if ref.via == "open-code" and code is not None and (code.resolved or not ref.weak):
+                named.setdefault(ref.at.line, []).append(ref.ident)
+        for position, memo in enumerate(note.open_codes, start=1):
+            mi = m.memo(src.id, position)
+            yield mi, RDF.type, MK.Memo
+            yield mi, OA.motivatedBy, OA.commenting
+            yield mi, OA.bodyValue, Literal(memo.text)
+            yield mi, OA.hasTarget, s
+            yield mi, DCTERMS.isPartOf, s
+            yield mi, MK.line, Literal(memo.line)
+            for b in sections:
+                if b.line <= memo.line <= b.end_line:
+                    yield mi, MK.memoSection, m.block(src.id, b.index)
+            for ident in named.get(memo.line, ()):
+                yield mi, MK.mentions, m.code(ident)
 
     def source(self, note: Note, src: Source) -> Iterator[Triple]:
         m = self.m

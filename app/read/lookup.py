@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from app import collector
@@ -28,6 +29,7 @@ from app.read.tables import (
     Concept,
     DefinitionRow,
     Fact,
+    MemoRow,
     QuoteRow,
     Record,
     SourceRow,
@@ -146,7 +148,8 @@ class Hit:
 
     code: CodeRow | None = None
     quote: QuoteRow | None = None
-    at: int = 0  # where the match starts in the quote's text
+    memo: MemoRow | None = None
+    at: int = 0  # where the match starts in the quote's or memo's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +159,15 @@ class Found:
     needle: bytes  # casefolded, UTF-8
     codes: list[CodeRow]
     quotes: list[int]  # indexes into Tables.quotes, in their order
+    memos: list[int] = field(default_factory=list)  # indexes into Tables.memos
 
     def __len__(self) -> int:
-        return len(self.codes) + len(self.quotes)
+        return len(self.codes) + len(self.quotes) + len(self.memos)
 
 
 def search(t: Tables, q: str, collection: str | None) -> Found:
-    """Codes first (by collection and identifier), then quotes (by source and position)."""
+    """Codes first (by collection and identifier), then quotes (by source and position), then
+    memos."""
     needle = q.casefold()
     found = codes(t, collection=collection, kind=None, q=q, sort="ident", order="asc")
     matched = sorted(found, key=lambda c: (c.collection, c.ident))
@@ -172,19 +177,27 @@ def search(t: Tables, q: str, collection: str | None) -> Found:
     candidates = _candidates(t.words, needle)
     text, ends = t.quote_text, t.quote_ends
     if candidates is None:  # no word characters to look up: one scan of all the text
-        quotes = []
-        at = text.find(wanted)
-        while at >= 0:
-            i = bisect_right(ends, at)
-            quotes.append(i)
-            at = text.find(wanted, ends[i])
+        quotes = _scan(text, ends, wanted)
     elif WORD.fullmatch(needle):  # every quote holding a word that contains it matches
         quotes = candidates
     else:
         quotes = [i for i in candidates if text.find(wanted, ends[i - 1] if i else 0, ends[i]) >= 0]
+    memos = _scan(t.memo_text, t.memo_ends, wanted)
     if collection is not None:
         quotes = [i for i in quotes if t.quotes[i].collection == collection]
-    return Found(wanted, matched, quotes)
+        memos = [i for i in memos if t.memos[i].collection == collection]
+    return Found(wanted, matched, quotes, memos)
+
+
+def _scan(text: bytes, ends: array[int], wanted: bytes) -> list[int]:
+    """The indexes of the NUL-separated texts holding ``wanted``, by one scan of them all."""
+    found = []
+    at = text.find(wanted)
+    while at >= 0:
+        i = bisect_right(ends, at)
+        found.append(i)
+        at = text.find(wanted, ends[i])
+    return found
 
 
 def _candidates(words: Words, needle: str) -> list[int] | None:
@@ -208,14 +221,22 @@ def _candidates(words: Words, needle: str) -> list[int] | None:
 def hits(t: Tables, found: Found, start: int, stop: int) -> list[Hit]:
     """The hits from ``start`` to ``stop``, quotes with where in their text the match starts."""
     page = [Hit(code=c) for c in found.codes[start:stop]]
-    first = max(0, start - len(found.codes))
-    text, ends = t.quote_text, t.quote_ends
-    for i in found.quotes[first : max(first, stop - len(found.codes))]:
-        begin = ends[i - 1] if i else 0
-        at = text.find(found.needle, begin, ends[i])
-        # a match of UTF-8 in UTF-8 always starts on a character boundary
-        page.append(Hit(quote=t.quotes[i], at=len(text[begin:at].decode())))
+    before = len(found.codes)
+    first = max(0, start - before)
+    for i in found.quotes[first : max(first, stop - before)]:
+        page.append(Hit(quote=t.quotes[i], at=_match_at(t.quote_text, t.quote_ends, i, found)))
+    before += len(found.quotes)
+    first = max(0, start - before)
+    for i in found.memos[first : max(first, stop - before)]:
+        page.append(Hit(memo=t.memos[i], at=_match_at(t.memo_text, t.memo_ends, i, found)))
     return page
+
+
+def _match_at(text: bytes, ends: array[int], i: int, found: Found) -> int:
+    """Where (in characters) the needle starts in the ``i``-th text."""
+    begin = ends[i - 1] if i else 0
+    at = text.find(found.needle, begin, ends[i])
+    return len(text[begin:at].decode())  # a match of UTF-8 in UTF-8 starts on a boundary
 
 
 def snippet(text: str, at: int, length: int, width: int = 80) -> str:

@@ -48,7 +48,8 @@ KIND_CLASS: dict[CodeKind, str] = {
 CLASS_KIND: dict[str, CodeKind] = {iri: kind for kind, iri in KIND_CLASS.items()}
 
 _PREFIXES = "".join(
-    f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in ("mk", "dcterms", "skos", "schema", "prov", "rdf")
+    f"PREFIX {p}: <{PREFIXES[p]}>\n"
+    for p in ("mk", "dcterms", "skos", "schema", "prov", "rdf", "oa")
 )
 
 # --- table queries (run once per snapshot) ---------------------------------------------------
@@ -115,6 +116,14 @@ SELECT DISTINCT ?c ?s WHERE {
 """
 )
 
+_MEMOS = (
+    _PREFIXES
+    + """
+SELECT ?m ?s ?text ?line WHERE {
+  ?m a mk:Memo ; dcterms:isPartOf ?s ; oa:bodyValue ?text ; mk:line ?line .
+}
+"""
+)
 _QUOTES = (
     _PREFIXES
     + """
@@ -247,6 +256,20 @@ class QuoteRow:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoRow:
+    """A memo (open code) of a source, with its line and its source's file path."""
+
+    collection: str
+    iri: str
+    source: str
+    source_id: str
+    position: int
+    text: str
+    line: int | None
+    path: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Words:
     """An inverted index of the casefolded quote text: for each word, the quotes that hold it.
 
@@ -296,6 +319,9 @@ class Tables:
     quote_text: bytes  # every quote's casefolded text in UTF-8, in order, each followed by NUL
     quote_ends: array[int]  # the offset after each quote's NUL in quote_text
     words: Words  # which quotes hold which words, for search
+    memos: list[MemoRow]  # by collection, source and position
+    memo_text: bytes = field(init=False)  # every memo's casefolded text, each followed by NUL
+    memo_ends: array[int] = field(init=False)  # the offset after each memo's NUL
     source_by_iri: dict[str, SourceRow] = field(init=False)
     code_by_iri: dict[str, CodeRow] = field(init=False)
     counts: dict[str, dict[str, int]] = field(init=False)  # collection -> sources, codes per kind
@@ -314,6 +340,11 @@ class Tables:
             self.counts[source_row.collection]["sources"] += 1
         for code_row_ in self.codes:
             self.counts[code_row_.collection][code_row_.kind] += 1
+        # memos are few beside quotes: their search text is made here, not kept in the file
+        self.memo_text = b"".join(m.text.casefold().encode() + b"\x00" for m in self.memos)
+        self.memo_ends = array(
+            "Q", accumulate(len(m.text.casefold().encode()) + 1 for m in self.memos)
+        )
         # what a list's ``q`` is matched in, "\x00"-joined
         self.code_terms = [
             "\x00".join(x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))
@@ -399,7 +430,7 @@ CODE_KEYS: dict[CodeSort, Callable[[CodeRow], Any]] = {
 
 
 def _position(iri: str) -> int:
-    """The position a quote's IRI ends in (``…/quote/{n}``), as the minter wrote it."""
+    """The position a quote's or memo's IRI ends in (``…/quote/{n}``), as the minter wrote it."""
     tail = iri.rsplit("/", 1)[-1]
     return int(tail) if tail.isdigit() else 0
 
@@ -510,6 +541,26 @@ def build(store: GraphReader, info: SnapshotInfo) -> Tables:
         source_by_iri[found_quotes[0].source].quotes = len(found_quotes)
     quotes.sort(key=lambda q: (q.collection, natural(q.source_id), q.position))
 
+    memos: list[MemoRow] = []
+    for row in _select(store, _MEMOS):
+        iri, src, text = _iri(row.get("m")), _iri(row.get("s")), _text(row.get("text"))
+        owner = source_by_iri.get(src or "")
+        if iri is None or owner is None or text is None:
+            continue
+        memos.append(
+            MemoRow(
+                owner.collection,
+                iri,
+                owner.iri,
+                owner.id,
+                _position(iri),
+                text,
+                _int(row.get("line")),
+                owner.path,
+            )
+        )
+    memos.sort(key=lambda m: (m.collection, natural(m.source_id), m.position))
+
     quote_text, quote_ends, words = _searchable(quotes)
     return Tables(
         base=info.base_iri,
@@ -528,6 +579,7 @@ def build(store: GraphReader, info: SnapshotInfo) -> Tables:
         quote_text=quote_text,
         quote_ends=quote_ends,
         words=words,
+        memos=memos,
     )
 
 

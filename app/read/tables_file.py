@@ -45,6 +45,7 @@ from app.read.tables import (
     DefinitionRow,
     Fact,
     Location,
+    MemoRow,
     QuoteRow,
     Record,
     SourceRow,
@@ -55,7 +56,7 @@ from app.store.files import atomic_write
 from app.store.info import SnapshotInfo
 
 FILE = "api-tables"
-_MAGIC = b"meshkg api tables 2\n"  # 2: evidence of facts too (quoted_for by IRI)
+_MAGIC = b"meshkg api tables 3\n"  # 2: evidence of facts too (quoted_for by IRI); 3: memos
 _LENGTH = struct.Struct("!Q")
 # written as positional lists, read back by the same code (see _maker)
 _SOURCE_FIELDS = [f.name for f in fields(SourceRow)]
@@ -114,6 +115,9 @@ def save(t: Tables, folder: Path, info: SnapshotInfo) -> Path:
     writer.json(
         "quotes",
         [[source_at[q.source], q.iri, q.position, q.text, q.line, q.end_line] for q in t.quotes],
+    )
+    writer.json(
+        "memos", [[source_at[m.source], m.iri, m.position, m.text, m.line] for m in t.memos]
     )
     writer.json(
         "links",
@@ -312,6 +316,19 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
         quotes.append(
             QuoteRow(s.collection, iri, s.iri, s.id, position, text, line, end_line, s.path)
         )
+    memos = [
+        MemoRow(
+            sources[at].collection,
+            iri,
+            sources[at].iri,
+            sources[at].id,
+            position,
+            text,
+            line,
+            sources[at].path,
+        )
+        for at, iri, position, text, line in r.json("memos")
+    ]
 
     links = r.json("links")
     quoted_ends = r.array("quoted_ends", "Q")
@@ -367,6 +384,7 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
         quote_text=quote_text,
         quote_ends=quote_ends,
         words=words,
+        memos=memos,
     )
     for source_sort in SOURCE_KEYS:
         found = r.array(f"sources by {source_sort}", "I")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import urls
+from app.api import bodies, urls
 from app.api.bodies import (
     Body,
     Counts,
@@ -42,7 +42,7 @@ from app.read.tables import (
 JSON = "application/json"
 JSONLD = "application/ld+json"
 OFFERS = [JSON, JSONLD]
-CONTEXT_PATH = "/api/context/v1.jsonld"
+CONTEXT_PATH = f"/api/context/v{bodies.CONTEXT_VERSION}.jsonld"
 
 T = TypeVar("T")
 Detail = TypeVar("Detail", lookup.SourceView, lookup.CodeView)
@@ -291,18 +291,20 @@ class Out:
     def hit(self, h: lookup.Hit, length: int) -> Body | orjson.Fragment:
         if h.code is not None:
             return self.kept("code hit", h.code, self.code_hit)
-        assert h.quote is not None
+        found = h.quote or h.memo
+        assert found is not None
         body: Body = dict.fromkeys(HIT_FIELDS)  # in the model's order, the other kind's None
-        q = h.quote
         body.update(
-            iri=q.iri,
-            href=self.href(q.iri),
-            url=self.api("collections", q.collection, "sources", q.source_id),
-            type="quote",
-            collection=q.collection,
-            snippet=lookup.snippet(q.text, h.at, length),
-            source=self.kept("source ref", self.tables.source_by_iri[q.source], self.source_ref),
-            line=q.line,
+            iri=found.iri,
+            href=self.href(found.iri),
+            url=self.api("collections", found.collection, "sources", found.source_id),
+            type="quote" if h.quote is not None else "memo",
+            collection=found.collection,
+            snippet=lookup.snippet(found.text, h.at, length),
+            source=self.kept(
+                "source ref", self.tables.source_by_iri[found.source], self.source_ref
+            ),
+            line=found.line,
         )
         return body
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+import re
+from functools import lru_cache
 
-import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -15,6 +15,7 @@ from app.api.bodies import (
     Index,
     IndexLinks,
 )
+from app.api.errors import NotFound
 from app.api.routes.api.answer import (
     CONTEXT_PATH,
     JSON_OR_LD,
@@ -26,6 +27,7 @@ from app.api.routes.api.answer import (
 from app.api.urls import origin
 
 router = api_router()
+_VERSION = re.compile(r"v[0-9]{1,4}")
 
 
 @router.get(
@@ -56,21 +58,31 @@ async def index(request: Request) -> Response:
     return respond(request, body.model_dump())
 
 
-@cache
-def _context() -> tuple[bytes, str]:
-    body = orjson.dumps(bodies.context(), option=orjson.OPT_INDENT_2)
+@lru_cache(maxsize=16)
+def _context(version: str) -> tuple[bytes, str] | None:
+    path = bodies.CONTEXTS / f"{version}.jsonld"
+    if _VERSION.fullmatch(version) is None or not path.is_file():
+        return None
+    body = path.read_bytes()
     return body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
 @router.get(
-    "/context/v1.jsonld",
-    summary="The JSON-LD context of the API, version 1",
+    "/context/{version}.jsonld",
+    summary="The JSON-LD context of the API, by version (v1, v2, …)",
     response_class=Response,
-    responses={200: {"content": {JSONLD: {"schema": {"type": "object"}}}}},
+    responses={
+        200: {"content": {JSONLD: {"schema": {"type": "object"}}}},
+        404: {"model": bodies.ErrorBody, "description": "No such version."},
+    },
 )
-async def context(request: Request) -> Response:
-    """Versioned and never changed once published, so clients may cache it for a year."""
-    body, etag = _context()
+async def context(request: Request, version: str) -> Response:
+    """Versioned and never changed once published, so clients may cache it for a year; the
+    bodies name the latest."""
+    found = _context(version)
+    if found is None:
+        raise NotFound(f"no context version {version!r}")
+    body, etag = found
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)

@@ -1,4 +1,4 @@
-"""Search over code labels, identifiers and quote texts."""
+"""Search over code labels, identifiers, quote texts and memos."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ router = api_router()
 
 @router.get(
     "/search",
-    summary="Search code labels, identifiers and quote texts",
+    summary="Search code labels, identifiers, quote texts and memos",
     response_model=Page[SearchHit],
     responses=RESOURCE,
 )
@@ -45,7 +45,8 @@ async def search(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Response:
-    """Codes first (by collection and identifier), then quotes (by source and position)."""
+    """Codes first (by collection and identifier), then quotes (by source and position), then
+    memos (the analyst's open codes)."""
     coll = collection_filter(service, collection)
     out = await writer(request, service)
     found = lookup.search(out.tables, q, coll)
