@@ -286,6 +286,10 @@ class Quote:
     text: str
     line: int
     end_line: int
+    speaker: str | None = None  # in an interview: who speaks (the last speaker label before it)
+    label_only: bool = (
+        False  # the quote is only a speaker label: it starts a turn, evidences nothing
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,8 @@ class MK:
     statementSource: URIRef
     evidenceQuote: URIRef
     memoSection: URIRef
+    speaker: URIRef
+    speakerLabel: URIRef
     mentions: URIRef
     solution: URIRef
     force: URIRef

@@ -11,7 +11,8 @@ import pytest
 
 from app.config import Settings
 from app.iris import Minter
-from app.pipeline import build
+from app.parse import read_note
+from app.pipeline import Build, build
 from app.vocab import MK
 
 STUDY = Path(__file__).parent / "fixtures" / "study"
@@ -91,3 +92,54 @@ def test_memos_are_searchable_in_the_corpus(corpus_server: str) -> None:
     ]
     assert [h["line"] for h in s12] == [83]
     assert "simplify architecture" in s12[0]["snippet"]
+
+
+# --- speakers -------------------------------------------------------------------------------------
+
+INTERVIEW = Path(__file__).parent / "fixtures" / "notes" / "interview" / "p_7.md"
+
+
+def test_speaker_labels_start_turns_and_evidence_nothing() -> None:
+    note = read_note(INTERVIEW.read_text("utf-8"), file="p_7.md", name="p_7.md", collection="c")
+    turns = [(q.position, q.speaker, q.label_only) for q in note.quotes]
+    assert turns == [
+        (1, "Interviewer", True),
+        (2, "Interviewer", False),
+        (3, "Expert B", True),
+        (4, "Expert B", False),
+        (5, "Expert B", True),  # "**Expert B:**": the same label, written bold with a colon
+        (6, "Expert B", False),
+    ]
+    [block] = [b for b in note.blocks if b.kind == "trace" and b.evidence]
+    assert block.evidence == (2, 4, 6)  # the labels are not evidence
+
+
+def test_a_title_naming_another_expert_is_a_finding() -> None:
+    note = read_note(INTERVIEW.read_text("utf-8"), file="p_7.md", name="p_7.md", collection="c")
+    found = [(d.code, d.line) for d in note.diagnostics if d.code == "speaker-title-mismatch"]
+    assert found == [("speaker-title-mismatch", 10), ("speaker-title-mismatch", 24)]
+    messages = {d.message for d in note.diagnostics if d.code == "speaker-title-mismatch"}
+    assert messages == {"the title names Expert A, but the quotes are of Expert B"}
+
+
+def test_interviews_in_the_corpus(corpus_build: Build) -> None:
+    """No speaker label is evidence; every interview quote has a speaker; the titles of
+    data-as-a-product's p1–p5 name the expert before the one quoted."""
+    for coll in corpus_build.corpus.collections:
+        for note in coll.notes:
+            labels = {q.position for q in note.quotes if q.label_only}
+            assert not any(set(b.evidence) & labels for b in note.blocks), note.file
+            if note.name.startswith("p_"):
+                assert all(q.speaker for q in note.quotes), note.file
+    mismatches = sorted(
+        (Path(d.file).name, d.message.split(", but the quotes are of ")[1])
+        for d in corpus_build.corpus.all_diagnostics()
+        if d.code == "speaker-title-mismatch" and d.line == 10
+    )
+    assert mismatches == [
+        ("p_1.md", "Expert B"),
+        ("p_2.md", "Expert C"),
+        ("p_3.md", "Expert D"),
+        ("p_4.md", "Expert E"),
+        ("p_5.md", "Expert F"),
+    ]

@@ -115,6 +115,22 @@ def read_note(text: str, *, file: str, name: str, collection: str) -> Note:
     return _NoteReader(text, file, name, collection, found).read()
 
 
+_SPEAKER = re.compile(
+    r"(?:interviewer|interviewee|moderator|expert(?: [a-z0-9]{1,3})?|participant(?: \w{1,3})?)",
+    re.IGNORECASE,
+)
+
+
+_EXPERT = re.compile(r"expert [a-z0-9]{1,3}\b", re.IGNORECASE)
+
+
+def speaker_label(text: str) -> str | None:
+    """The speaker a quote names when it is only a speaker label ("Interviewer", "Expert B:"),
+    normalised (one space, no colon); None for a quote with content."""
+    label = " ".join(text.replace("*", "").split()).rstrip(":").strip()
+    return label if _SPEAKER.fullmatch(label) else None
+
+
 class _NoteReader:
     def __init__(
         self, text: str, file: str, name: str, collection: str, found: list[Diagnostic]
@@ -145,8 +161,32 @@ class _NoteReader:
         rest = self.read_header()
         self.read_coding(rest)
         self.decide_source()
+        self.speakers_and_title()
         self.limit_findings()
         return self.note
+
+    def speakers_and_title(self) -> None:
+        """An interview's title names the expert it is with; quotes of another expert (and of
+        no expert the title names) are a finding at the title."""
+        note = self.note
+        if note.source is None:
+            return
+        quoted = sorted({q.speaker for q in note.quotes if q.speaker and _EXPERT.match(q.speaker)})
+        if not quoted:
+            return
+        for record in (note.source.header, note.source.trace):
+            title = record.fields.get("title") if record is not None else None
+            if title is None or not isinstance(title.value, str):
+                continue
+            named = [" ".join(m.split()) for m in _EXPERT.findall(title.value)]
+            if named and not set(named) & set(quoted):
+                self.diag(
+                    Severity.WARNING,
+                    "speaker-title-mismatch",
+                    title.line,
+                    f"the title names {', '.join(named)}, but the quotes are of "
+                    f"{', '.join(quoted)}",
+                )
 
     # --- caps ----------------------------------------------------------------------------
 
@@ -254,6 +294,7 @@ class _NoteReader:
         prev: str | None = None
         evidence_from = 0  # index into note.quotes of the first quote after the last trace
         open_block: int | None = None
+        speaker: str | None = None  # who speaks, once a speaker label has been quoted
         for item in self.items[start:]:
             if self.cut:
                 break
@@ -264,7 +305,19 @@ class _NoteReader:
             if kind == "quote":
                 if not self.fits(1, item.line):
                     break
-                note.quotes.append(Quote(len(note.quotes) + 1, item.text, item.line, item.end_line))
+                label = speaker_label(item.text)
+                if label is not None:
+                    speaker = label
+                note.quotes.append(
+                    Quote(
+                        len(note.quotes) + 1,
+                        item.text,
+                        item.line,
+                        item.end_line,
+                        speaker,
+                        label_only=label is not None,
+                    )
+                )
                 prev = "quote"
             elif kind == "heading":
                 prev = prev if item.level == 1 and item.text.lower() == "coding" else "heading"
@@ -333,7 +386,8 @@ class _NoteReader:
             self.close_open(open_block)
 
     def evidence(self, start: int) -> tuple[int, ...]:
-        return tuple(q.position for q in self.note.quotes[start:])
+        """The quotes since ``start`` that carry content: a speaker label evidences nothing."""
+        return tuple(q.position for q in self.note.quotes[start:] if not q.label_only)
 
     def close_open(self, index: int) -> None:
         block = self.note.blocks[index]

@@ -109,9 +109,12 @@ class _Mapper:
         yield subject, PROV.atLocation, self.m.location(self.names[at.file], at.line)
 
     def coded_in(self, subject: URIRef, sid: str, block: int) -> Iterator[Triple]:
-        """The source and the coding block a statement was written in."""
+        """The source and the coding block a statement was written in; the block is a Web
+        Annotation whose bodies are what it codes and whose targets are its quotes."""
+        b = self.m.block(sid, block)
         yield subject, MK.evidenceSource, self.m.source(sid)
-        yield subject, MK.codedIn, self.m.block(sid, block)
+        yield subject, MK.codedIn, b
+        yield b, OA.hasBody, subject
 
     # --- collection, notes, sources ----------------------------------------------------------
 
@@ -144,6 +147,10 @@ class _Mapper:
             yield qi, MK.line, Literal(q.line)
             if q.end_line != q.line:
                 yield qi, MK.endLine, Literal(q.end_line)
+            if q.speaker is not None:
+                yield qi, MK.speaker, Literal(q.speaker)
+            if q.label_only:
+                yield qi, MK.speakerLabel, Literal(True)
         yield from self.memos(note, src)
         for b in note.blocks:
             bi = m.block(src.id, b.index)
@@ -151,6 +158,7 @@ class _Mapper:
             yield bi, DCTERMS.isPartOf, s
             yield bi, MK.line, Literal(b.line)
             yield bi, MK.endLine, Literal(b.end_line)
+            yield bi, OA.motivatedBy, OA.classifying
             for position in b.evidence:
                 yield bi, MK.evidenceQuote, m.quote(src.id, position)
 
