@@ -317,3 +317,14 @@ def test_statement_evidence_in_data_as_a_product(corpus_build: Build) -> None:
     pair = (m.code("data_product_type_decision"), m.source("s2"))
     assert pair in evidence
     assert pair in stated
+
+
+def test_option_slips_in_data_as_a_product(corpus_build: Build) -> None:
+    """s_1.md gives register_datasets the name of the service locator option (line 168), and
+    s_2.md links rest_apis a second time as the SQL option (line 187)."""
+    found = sorted(
+        (Path(d.file).name, d.line, d.code)
+        for d in corpus_build.corpus.all_diagnostics()
+        if d.code in ("option-name-shared", "option-names-differ")
+    )
+    assert found == [("s_1.md", 168, "option-name-shared"), ("s_2.md", 187, "option-names-differ")]

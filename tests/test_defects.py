@@ -1376,3 +1376,47 @@ def test_how_links_and_unknown_stereotypes_in_notes() -> None:
     unknown = sorted(d.line for d in note.diagnostics if d.code == "unknown-stereotype")
     assert unknown == [50, 51]  # "replaces" (a dependency) and "afterwards" (a next link)
     assert not any(d.code == "unknown-statement" for d in note.diagnostics)
+
+
+# --- coder slips ----------------------------------------------------------------------------------
+
+
+def test_coder_slips_are_findings_with_their_lines() -> None:
+    """One dict giving a pair two signs, relations written without their call, a code list
+    keyed by another source, one option under two names, one name for two options."""
+    coll = resolve("c", [load("trace/coder_slips.md")])
+    found = sorted((d.code, d.line) for d in coll.all_diagnostics() if d.code in SLIPS)
+    assert found == [
+        ("codes-for-other-source", 52),
+        ("duplicate-key", 49),
+        ("option-name-shared", 55),
+        ("option-names-differ", 54),
+        ("unwrapped-relations", 50),
+        ("unwrapped-relations", 51),
+    ]
+    impacts = {(s, f, level) for s, f, level in coll.impacts}
+    # the unwrapped relations are read as relations; the repeated pair keeps both statements
+    assert ("run_tests", "quality", "positive") in impacts
+    assert ("registry", "discoverability", "negative") in impacts
+    assert {
+        ("data_catalogue", "discoverability", lvl) for lvl in ("positive", "very_positive")
+    } <= impacts
+
+
+SLIPS = {
+    "duplicate-key",
+    "unwrapped-relations",
+    "codes-for-other-source",
+    "option-names-differ",
+    "option-name-shared",
+}
+
+
+def test_no_slip_is_found_in_a_clean_study() -> None:
+    study = Path(__file__).parent / "fixtures" / "study"
+    notes = [
+        read_note(p.read_text("utf-8"), file=p.name, name=p.name, collection="study")
+        for p in sorted(study.glob("[ps]_*.md"))
+    ]
+    coll = resolve("study", notes)
+    assert [d for d in coll.all_diagnostics() if d.code in SLIPS] == []

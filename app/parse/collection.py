@@ -25,6 +25,7 @@ from app.model import (
     Diagnostic,
     Loc,
     Note,
+    OptionLink,
     Reference,
     Severity,
     Source,
@@ -55,6 +56,7 @@ def resolve(
     _report_unresolved(coll)
     _report_label_clashes(coll)
     _report_copied_values(coll, sources)
+    _report_option_names(coll)
     return coll
 
 
@@ -170,6 +172,46 @@ def _collect_facts(coll: Collection, sources: list[tuple[Note, Source]]) -> None
         for link in note.links:
             lkey = (link.kind, link.source, link.target, link.stereotype)
             coll.links.setdefault(lkey, Stated(link)).statements.append((sid, link))
+
+
+def _report_option_names(coll: Collection) -> None:
+    """One option linked to a decision under two names, and one name given to two options of
+    a decision: slips that make two options out of one, or one out of two."""
+    names: dict[tuple[str, str], dict[str, OptionLink]] = defaultdict(dict)
+    options: dict[tuple[str, str], dict[str, OptionLink]] = defaultdict(dict)
+    for (decision, option, name), stated in coll.options.items():
+        first = min((st for _, st in stated.statements), key=lambda st: (st.at.file, st.at.line))
+        names[(decision, option)].setdefault(name, first)
+        if name:
+            options[(decision, name)].setdefault(option, first)
+    for (decision, option), by_name in names.items():
+        if len(by_name) > 1:
+            (_, a), (_, b) = sorted(by_name.items(), key=lambda kv: (kv[1].at.file, kv[1].at.line))[
+                :2
+            ]
+            coll.diagnostics.append(
+                _at(
+                    Severity.WARNING,
+                    "option-names-differ",
+                    b.at,
+                    f"{decision} → {option} is an option under two names: {a.name!r} "
+                    f"({a.at.file}:{a.at.line}) and {b.name!r}",
+                )
+            )
+    for (decision, name), by_option in options.items():
+        if len(by_option) > 1:
+            (_, a), (_, b) = sorted(
+                by_option.items(), key=lambda kv: (kv[1].at.file, kv[1].at.line)
+            )[:2]
+            coll.diagnostics.append(
+                _at(
+                    Severity.WARNING,
+                    "option-name-shared",
+                    b.at,
+                    f"two options of {decision} share the name {name!r}: {a.option} "
+                    f"({a.at.file}:{a.at.line}) and {b.option}",
+                )
+            )
 
 
 def _report_unresolved(coll: Collection) -> None:

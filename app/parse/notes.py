@@ -121,6 +121,7 @@ _SPEAKER = re.compile(
 )
 
 
+_SOURCE_KEY = re.compile(r"[sSpP]_?[0-9]+")
 _EXPERT = re.compile(r"expert [a-z0-9]{1,3}\b", re.IGNORECASE)
 
 
@@ -151,6 +152,7 @@ class _NoteReader:
         self.header_number_line: int | None = None
         self.source_trace: SourceTrace | None = None
         self.add_targets: list[tuple[str, int]] = []
+        self.code_list_keys: list[tuple[str, int]] = []  # add_links({s30: […]}) keys, lines
         self.kept = 0  # items yielded so far, against MAX_NOTE_ITEMS
         self.cut = False  # the note had no room left: nothing more is read
 
@@ -162,8 +164,25 @@ class _NoteReader:
         self.read_coding(rest)
         self.decide_source()
         self.speakers_and_title()
+        self.lists_of_other_sources()
         self.limit_findings()
         return self.note
+
+    def lists_of_other_sources(self) -> None:
+        """``add_links({s30: […]})`` in the note of s39: the codes are the note's own (they are
+        read as its references), but the key names another source, as template residue does."""
+        source = self.note.source
+        if source is None or self.note.is_template:
+            return
+        for key, line in self.code_list_keys:
+            if _SOURCE_KEY.fullmatch(key) and key.replace("_", "").lower() != source.id:
+                self.diag(
+                    Severity.WARNING,
+                    "codes-for-other-source",
+                    line,
+                    f"a code list keyed by {key} in the note of {source.id}; read as codes of "
+                    f"{source.id}",
+                )
 
     def speakers_and_title(self) -> None:
         """An interview's title names the expert it is with; quotes of another expert (and of
@@ -470,6 +489,7 @@ class _NoteReader:
         note.options.extend(reading.options)
         note.dependencies.extend(reading.dependencies)
         note.links.extend(reading.links)
+        self.code_list_keys.extend(reading.code_list_keys)
 
     # --- the source --------------------------------------------------------------------
 

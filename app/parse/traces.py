@@ -114,6 +114,7 @@ class TraceReading:
     options: list[OptionLink] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     links: list[GuidanceLink] = field(default_factory=list)
+    code_list_keys: list[tuple[str, int]] = field(default_factory=list)  # add_links({s30: …})
     sources: list[SourceTrace] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     cut_at: int | None = None  # line of the first item left out for want of room in the note
@@ -392,8 +393,27 @@ class _Reader:
             self.expression(node.value, base, line, in_string=in_string, depth=depth)
         elif isinstance(node, ast.Assign):
             self.assignment(node, base, line, in_string=in_string)
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.annotation, ast.Dict)
+        ):  # ``run_tests: {quality: positive}``: a force relation without its call around it
+            bare = ast.Dict(keys=[node.target], values=[node.annotation])
+            self.unwrapped(bare, base, line, in_string=in_string)
         else:
             self.unknown(line, type(node).__name__.lower())
+
+    def unwrapped(self, relations: ast.Dict, base: int, line: int, *, in_string: bool) -> None:
+        """Force relations written as a bare ``{solution: {force: impact}}`` (or ``solution:
+        {…}``): read as add_force_relations reads them, with a finding."""
+        self.diag(
+            Severity.WARNING,
+            "unwrapped-relations",
+            line,
+            "force relations written without add_force_relations( … ) around them; "
+            "read as force relations",
+        )
+        self.relations_of(relations, base, in_string=in_string)
 
     def expression(
         self, value: ast.expr, base: int, line: int, *, in_string: bool, depth: int
@@ -414,6 +434,12 @@ class _Reader:
             self.read_code(value.value, line, in_string=True, depth=depth + 1)
         elif isinstance(value, ast.Call):
             self.call(value, base, line, in_string=in_string)
+        elif (
+            isinstance(value, ast.Dict)
+            and value.values
+            and all(isinstance(v, ast.Dict) for v in value.values)
+        ):
+            self.unwrapped(value, base, line, in_string=in_string)
         else:
             self.unknown(line, "expression")
 
@@ -564,6 +590,10 @@ class _Reader:
                 "add_force_relations needs a {solution: {force: impact}} mapping",
             )
             return
+        self.relations_of(mapping, base, in_string=in_string)
+
+    def relations_of(self, mapping: ast.Dict, base: int, *, in_string: bool) -> None:
+        given: dict[tuple[str, str], tuple[str, int]] = {}  # (solution, force) -> impact, line
         for sol, forces in zip(mapping.keys, mapping.values, strict=True):
             if not isinstance(sol, ast.Name) or not isinstance(forces, ast.Dict):
                 self.diag(
@@ -584,6 +614,16 @@ class _Reader:
                         "a force entry is not `force: impact`; skipped",
                     )
                     continue
+                before = given.get((sol.id, force.id))
+                if before is not None:
+                    self.diag(
+                        Severity.WARNING,
+                        "duplicate-key",
+                        line,
+                        f"{sol.id} → {force.id} is given twice in one dict ({before[0]} at line "
+                        f"{before[1]}, {raw} here); Python would keep only the last",
+                    )
+                given[(sol.id, force.id)] = (raw, line)
                 self.relation(sol.id, force.id, raw, line, in_string=in_string)
 
     def relation(self, solution: str, force: str, raw: str, line: int, *, in_string: bool) -> None:
@@ -722,6 +762,9 @@ class _Reader:
                             link, key.id, target.id, stereotype, line, in_string=in_string
                         )
             return
+        for key in mapping.keys:
+            if isinstance(key, ast.Name):
+                self.out.code_list_keys.append((key.id, base + key.lineno - 1))
         for codes in mapping.values:
             if isinstance(codes, ast.List | ast.Tuple):
                 for elt in codes.elts:
