@@ -98,6 +98,10 @@ class Minter(Generic[T]):
     def trace_record(self, sid: str) -> T:
         return self.term(self.source(sid) + "/trace")
 
+    def shown(self, sid: str, key: str) -> T:
+        """Why a source shows the value it does for ``key`` (when its records disagree)."""
+        return self.term(f"{self.source(sid)}/shown/{segment(key)}")
+
     def model_record(self, sid: str) -> T:
         return self.term(self.source(sid) + "/model")
 

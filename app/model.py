@@ -220,11 +220,17 @@ class Source:
     trace: SourceRecord | None
 
     def preferred(self, key: str) -> str | bool | None:
-        """The value the graph shows for ``key``: the first usable one, trace before header.
+        """The value the graph shows for ``key`` (see :meth:`choice`)."""
+        chosen = self.choice(key)
+        return chosen.value if chosen is not None else None
+
+    def choice(self, key: str) -> Choice | None:
+        """Which record's value the graph shows for ``key``, and why.
 
         The trace is the record the study's tooling read, so it goes first; a value that cannot
-        be right (a type outside the study's vocabulary, a url that is not http(s) or that is
-        one of the short links) gives way to the header's. Both records stay in the graph, so
+        be right gives way to the other record's: a type outside the study's vocabulary, a url
+        that is not http(s) or that is one of the short links, a short link that names another
+        source (the reader's own ``short-link-mismatch``). Both records stay in the graph, so
         no disagreement is hidden by this choice.
         """
         records = [r for r in (self.trace, self.header) if r is not None]
@@ -234,15 +240,33 @@ class Source:
             for k in ("tiny url", "archive url")
             if (fv := r.fields.get(k)) is not None
         }
-        fallback: str | bool | None = None
+        fallback: Choice | None = None
+        passed: list[str] = []
         for record in records:
             fv = record.fields.get(key)
             if fv is None or fv.value in (None, ""):
                 continue
-            if _usable(key, fv.value, short):
-                return fv.value
-            fallback = fallback if fallback is not None else fv.value
+            wrong = _wrong(key, fv.value, short, self.id)
+            if wrong is None:
+                why = "; ".join(passed) or (
+                    "the trace is the record the study's tooling read"
+                    if record.kind == "trace"
+                    else "only the header gives it"
+                )
+                return Choice(fv.value, record.kind, why)
+            passed.append(f"the {record.kind}'s value {wrong}")
+            if fallback is None:
+                fallback = Choice(fv.value, record.kind, f"no record gives a usable value: {wrong}")
         return fallback
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The value shown for a field of a source, the record it is taken from, and why."""
+
+    value: str | bool
+    record: str  # "trace" | "header"
+    reason: str
 
 
 SourceTypeName = Literal[
@@ -262,20 +286,26 @@ SOURCE_TYPES: tuple[str, ...] = get_args(SourceTypeName)
 AUTHOR_TYPES = ("Practitioner", "Mixed", "Academic", "Unknown")
 
 
-def _usable(key: str, value: str | bool, short: set[str | bool | None]) -> bool:
+_NAMES_SOURCE = re.compile(r"^.*-([sSpP])0*([0-9]+)/?$")
+
+
+def _wrong(key: str, value: str | bool, short: set[str | bool | None], sid: str) -> str | None:
+    """Why ``value`` cannot be the source's ``key``, or None when it can."""
     if key == "source type":
-        return value in SOURCE_TYPES
+        return None if value in SOURCE_TYPES else "is not a source type of the study"
     if key == "author type":
-        return value in AUTHOR_TYPES
+        return None if value in AUTHOR_TYPES else "is not an author type of the study"
     if key in ("example", "source code"):
-        return isinstance(value, bool)
+        return None if isinstance(value, bool) else "is not yes or no"
     if key == "url":
-        return (
-            isinstance(value, str)
-            and value.startswith(("http://", "https://"))
-            and (value not in short)
-        )
-    return True
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            return "is not an http(s) URL"
+        return "is one of the short links" if value in short else None
+    if key in ("tiny url", "archive url") and isinstance(value, str):
+        named = _NAMES_SOURCE.match(value)
+        if named and f"{named.group(1)}{named.group(2)}".lower() != sid.lower():
+            return f"names {named.group(1).lower()}{named.group(2)}, not {sid}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class MK:
     Reference: URIRef
     ModelFile: URIRef
     ModelRecord: URIRef
+    ValueChoice: URIRef
     ModelDefinition: URIRef
     Layer: URIRef
     NextDecisionLink: URIRef
@@ -167,6 +168,10 @@ class MK:
     memoSection: URIRef
     speaker: URIRef
     speakerLabel: URIRef
+    valueChoice: URIRef
+    field: URIRef
+    chosenRecord: URIRef
+    reason: URIRef
     mentions: URIRef
     solution: URIRef
     force: URIRef

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rdflib import Literal as RdfLiteral
+from rdflib import URIRef
 
 from app.config import Settings
 from app.iris import Minter
@@ -143,3 +145,47 @@ def test_interviews_in_the_corpus(corpus_build: Build) -> None:
         ("p_4.md", "Expert E"),
         ("p_5.md", "Expert F"),
     ]
+
+
+# --- shown values ---------------------------------------------------------------------------------
+
+
+def _shown(triples: list[tuple[object, object, object]], source: str) -> dict[str, dict[str, str]]:
+    """Per field: the chosen record (header/trace) and the reason, for one source."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for s, p, o in triples:
+        if str(s).startswith(source + "/shown/"):
+            out[str(s)][str(p).rsplit("#", 1)[-1]] = str(o)
+    return {
+        v["field"]: {"record": v["chosenRecord"].rsplit("/", 1)[1], "reason": v["reason"]}
+        for v in out.values()
+    }
+
+
+def test_a_disagreement_of_the_records_is_a_recorded_choice() -> None:
+    """s_2.md: the header's tiny url names s3, the trace's s2; example: yes / False. The trace
+    is shown for both, and the choice says so."""
+    triples = build([STUDY]).triples["study"]
+    m = Minter(Settings().base_iri, "study", str)
+    shown = _shown(triples, m.source("s2"))
+    assert shown["tiny url"]["record"] == "trace"
+    assert shown["example"]["record"] == "trace"
+    assert (
+        URIRef(m.source("s2")),
+        MK.tinyUrl,
+        RdfLiteral("https://tinyurl.com/event-streams-s2"),
+    ) in set(triples)
+
+
+def test_a_short_link_naming_another_source_is_not_shown(corpus_build: Build) -> None:
+    """data-as-a-product s21: the trace's tiny url names s20, so the header's is shown."""
+    triples = corpus_build.triples["data-as-a-product"]
+    m = Minter(Settings().base_iri, "data-as-a-product", str)
+    shown = _shown(triples, m.source("s21"))
+    assert shown["tiny url"] == {
+        "record": "header",
+        "reason": "the trace's value names s20, not s21",
+    }
+    values = {str(o) for s, p, o in triples if str(s) == m.source("s21") and p == MK.tinyUrl}
+    assert len(values) == 1
+    assert not next(iter(values)).endswith("s20")

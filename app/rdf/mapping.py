@@ -201,6 +201,7 @@ class _Mapper:
             Literal(src.header.line if src.header else (src.trace.line if src.trace else 1)),
         )
         yield from shown_values(s, src.preferred, self.holds)
+        yield from self.choices(src)
         for record, iri, link, cls in (
             (src.header, m.header_record(src.id), MK.headerRecord, MK.HeaderRecord),
             (src.trace, m.trace_record(src.id), MK.traceRecord, MK.TraceRecord),
@@ -210,6 +211,29 @@ class _Mapper:
                 yield iri, RDF.type, cls
                 yield iri, MK.seedFile, m.file(note.name)
                 yield from self.record(record, iri)
+
+    def choices(self, src: Source) -> Iterator[Triple]:
+        """Where the header and the trace give different values, which one is shown and why."""
+        m = self.m
+        records = {"header": src.header, "trace": src.trace}
+        links = {"header": m.header_record(src.id), "trace": m.trace_record(src.id)}
+        for key in (*RECORD_TEXT, *RECORD_FLAGS):
+            given = {
+                fv.value
+                for r in records.values()
+                if r is not None
+                and (fv := r.fields.get(key)) is not None
+                and fv.value not in (None, "")
+            }
+            chosen = src.choice(key) if len(given) > 1 else None
+            if chosen is None:
+                continue
+            c = m.shown(src.id, key)
+            yield m.source(src.id), MK.valueChoice, c
+            yield c, RDF.type, MK.ValueChoice
+            yield c, MK.field, Literal(key)
+            yield c, MK.chosenRecord, links[chosen.record]
+            yield c, MK.reason, Literal(chosen.reason)
 
     def record(self, record: SourceRecord, iri: URIRef) -> Iterator[Triple]:
         if record.ident:
