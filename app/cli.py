@@ -469,6 +469,31 @@ def export_command(
         snapshot.close()
 
 
+@cli.command("suggest")
+def suggest_command(
+    seeds: Seeds,
+    base_iri: BaseIri = None,
+    set_aside: SetAside = True,
+) -> None:
+    """Propose lines for each study's curation.toml: typo twins to alias and codes two studies
+    share, with the evidence for each. Nothing changes until a person copies a line there."""
+    from app.suggest import suggest
+
+    settings = _settings(base_iri, set_aside, None)
+    found = suggest(_build(seeds, settings).corpus)
+    if not found:
+        out.print("no suggestions")
+        return
+    current: tuple[str, str] | None = None
+    for s in found:
+        if (s.collection, s.table) != current:
+            current = (s.collection, s.table)
+            out.print(f"\n# {escape(s.collection)}/curation.toml\n[{s.table}]")
+        for line in s.evidence:
+            out.print(f"# {escape(line)}")
+        out.print(escape(s.line))
+
+
 @cli.command("parse")
 def parse_command(
     seeds: Annotated[

@@ -218,6 +218,7 @@ class Source:
     id_witnesses: dict[str, str | None]  # file, header, variable, label
     header: SourceRecord | None
     trace: SourceRecord | None
+    picks: tuple[tuple[str, str, str, int], ...] = ()  # (field, record, curation file, line)
 
     def preferred(self, key: str) -> str | bool | None:
         """The value the graph shows for ``key`` (see :meth:`choice`)."""
@@ -234,6 +235,11 @@ class Source:
         no disagreement is hidden by this choice.
         """
         records = [r for r in (self.trace, self.header) if r is not None]
+        for key_picked, kind, file, line in self.picks:
+            picked = self.header if kind == "header" else self.trace
+            fv = picked.fields.get(key) if picked is not None and key_picked == key else None
+            if fv is not None and fv.value not in (None, ""):
+                return Choice(fv.value, kind, f"picked by {file}:{line}")
         short = {
             fv.value
             for r in records
@@ -477,6 +483,7 @@ class Code:
     definitions: list[tuple[str, Definition]] = field(default_factory=list)  # (source id, def)
     references: list[tuple[str, Reference]] = field(default_factory=list)  # (source id, ref)
     suggestion: str | None = None  # a close defined identifier, for unresolved codes
+    spellings: list[str] = field(default_factory=list)  # other identifiers curation merged in
 
     @property
     def resolved(self) -> bool:
@@ -515,6 +522,7 @@ class Collection:
     links: dict[tuple[str, str, str, str], Stated[GuidanceLink]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     model: ModelLayer | None = None  # the consolidated model's layer, when model files are given
+    curation: Curation | None = None  # curation.toml, when the study has one
 
     @property
     def sources(self) -> list[tuple[Note, Source]]:
@@ -525,6 +533,8 @@ class Collection:
         found.extend(self.diagnostics)
         if self.model is not None:
             found.extend(self.model.all_diagnostics())
+        if self.curation is not None:
+            found.extend(self.curation.diagnostics)
         return found
 
 
@@ -648,3 +658,22 @@ class ModelLayer:
 
     def all_diagnostics(self) -> list[Diagnostic]:
         return [d for f in self.files for d in f.diagnostics] + self.diagnostics
+
+
+# --- what a person decided -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Curation:
+    """``curation.toml`` beside a study's notes: decisions a person made and versions with them.
+
+    Nothing is merged, picked or linked without a line here; each entry keeps its line.
+    """
+
+    file: str
+    aliases: dict[str, tuple[str, int]] = field(default_factory=dict)  # spelling -> (code, line)
+    picks: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    # (source id, field) -> ("header" | "trace", line)
+    matches: list[tuple[str, str, str, str, int]] = field(default_factory=list)
+    # (code, "exact" | "close", other collection, other code, line)
+    diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -23,8 +23,9 @@ from rdflib import URIRef
 from app import __version__, collector
 from app.config import Settings
 from app.iris import Minter
-from app.model import Collection, Corpus, Diagnostic, ModelLayer, Note
+from app.model import Collection, Corpus, Curation, Diagnostic, ModelLayer, Note
 from app.parse import read_note, resolve
+from app.parse.curation import read_curation
 from app.parse.decode import decode_bytes
 from app.parse.model_files import read_model_file
 from app.parse.model_layer import attach, bind
@@ -189,10 +190,19 @@ def read(
                 notes,
                 title=coll_files.title,
                 description=coll_files.description,
+                curation=read_curation_of(coll_files),
             )
             attach(coll, read_models(coll_files))
             corpus.collections.append(coll)
     return corpus
+
+
+def read_curation_of(coll: CollectionFiles) -> Curation | None:
+    """The collection's ``curation.toml``, read; None without one."""
+    if coll.curation is None:
+        return None
+    shown, text = coll.curation
+    return read_curation(text, shown)
 
 
 def read_models(coll: CollectionFiles) -> ModelLayer | None:

@@ -31,7 +31,14 @@ from app.iris import Minter
 from app.model import Collection, Diagnostic, Note, Severity
 from app.parse import resolve
 from app.parse.model_layer import attach
-from app.pipeline import assemble, drop_set_aside, read_file, read_models, serving_form
+from app.pipeline import (
+    assemble,
+    drop_set_aside,
+    read_curation_of,
+    read_file,
+    read_models,
+    serving_form,
+)
 from app.rdf.mapping import collection_triples
 from app.seeds import CollectionFiles, SeedFile, discover, read_bytes
 from app.store.load import Converter, Quad, holds_iri
@@ -184,7 +191,11 @@ class Rebuilder:
             for note in notes:
                 drop_set_aside(note)
         coll = resolve(
-            coll_files.name, notes, title=coll_files.title, description=coll_files.description
+            coll_files.name,
+            notes,
+            title=coll_files.title,
+            description=coll_files.description,
+            curation=read_curation_of(coll_files),
         )
         attach(coll, read_models(coll_files))
         timings["resolve"] = timings.get("resolve", 0.0) + time.perf_counter() - mark
@@ -237,7 +248,8 @@ def _digest(seed: SeedFile) -> str:
 
 def _fingerprint(coll: CollectionFiles, digests: dict[str, str]) -> str:
     h = hashlib.sha256()
-    for text in (coll.name, coll.title or "", coll.description or ""):
+    curation = coll.curation[1] if coll.curation else ""
+    for text in (coll.name, coll.title or "", coll.description or "", curation):
         h.update(text.encode("utf-8", "surrogatepass") + b"\0")
     for seed in sorted([*coll.files, *coll.models], key=lambda s: (s.name, s.display)):
         h.update(f"{seed.name}\0{digests[seed.display]}\0".encode("utf-8", "surrogatepass"))

@@ -34,6 +34,7 @@ from app.model import (
 SEED_SUFFIXES = (".md", ".txt")
 MODEL_SUFFIX = ".py"
 METADATA_FILE = "collection.toml"
+CURATION_FILE = "curation.toml"
 MAX_NOTE_BYTES = 2 * 1024 * 1024
 """A seed file (or ``collection.toml``) larger than this many bytes is not read."""
 _NOT_SEEDS = {"readme.md", "changelog.md", "license.md", "notice.md"}
@@ -60,6 +61,7 @@ class CollectionFiles:
     name: str
     files: list[SeedFile] = field(default_factory=list)
     models: list[SeedFile] = field(default_factory=list)  # the consolidated model's files
+    curation: tuple[str, str] | None = None  # curation.toml beside the notes: (shown path, text)
     title: str | None = None
     description: str | None = None
     folders: list[Path] = field(default_factory=list)
@@ -163,6 +165,7 @@ def discover(paths: list[Path]) -> tuple[list[CollectionFiles], list[Diagnostic]
         if real_folder not in coll.folders:
             coll.folders.append(real_folder)
             _read_metadata(coll, folder, found, root or real_folder)
+            _read_curation(coll, folder, found, root or real_folder)
         try:
             shown = clean_name(str(real.relative_to(cwd)))
         except ValueError:
@@ -211,27 +214,43 @@ def discover(paths: list[Path]) -> tuple[list[CollectionFiles], list[Diagnostic]
     return sorted(collections.values(), key=lambda c: c.name), found
 
 
-def _read_metadata(
-    coll: CollectionFiles, folder: Path, found: list[Diagnostic], root: Path
-) -> None:
-    meta = folder / METADATA_FILE
-    if not meta.is_file():
-        return
-    if _outside(meta, root):
-        found.append(_refused_link(meta, root, "file"))
-        return
-    shown = display_path(meta)
-    data, problem = _read_capped(meta, shown)
+def _read_text(path: Path, found: list[Diagnostic], root: Path) -> tuple[str, str] | None:
+    """A small UTF-8 file beside the notes (shown path, text); a problem is a finding."""
+    if not path.is_file():
+        return None
+    if _outside(path, root):
+        found.append(_refused_link(path, root, "file"))
+        return None
+    shown = display_path(path)
+    data, problem = _read_capped(path, shown)
     if data is None:
         if problem is not None:
             found.append(problem)
-        return
+        return None
     try:
-        text = data.decode("utf-8-sig")
+        return shown, data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         found.append(Diagnostic(Severity.ERROR, "unreadable-file", shown, line, str(err)))
+        return None
+
+
+def _read_curation(
+    coll: CollectionFiles, folder: Path, found: list[Diagnostic], root: Path
+) -> None:
+    """``curation.toml``: what a person decided about the study's codes and sources (read by
+    :mod:`app.parse.curation`); the first one found for a collection counts."""
+    if coll.curation is None:
+        coll.curation = _read_text(folder / CURATION_FILE, found, root)
+
+
+def _read_metadata(
+    coll: CollectionFiles, folder: Path, found: list[Diagnostic], root: Path
+) -> None:
+    read = _read_text(folder / METADATA_FILE, found, root)
+    if read is None:
         return
+    shown, text = read
     try:
         # TOML itself refuses raw control characters (a finding with its line, below)
         values = tomllib.loads(text)
@@ -307,7 +326,7 @@ def fingerprint(found: list[CollectionFiles], *settings: str) -> str:
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for coll in found:
         digest.update(b"collection\0" + coll.name.encode("utf-8", "surrogatepass") + b"\0")
-        for text in (coll.title, coll.description):
+        for text in (coll.title, coll.description, coll.curation[1] if coll.curation else ""):
             digest.update((text or "").encode("utf-8", "surrogatepass") + b"\0")
         for seed in sorted([*coll.files, *coll.models], key=lambda s: (s.name, s.display)):
             content = _content_hash(seed)

@@ -21,6 +21,7 @@ from app.model import (
     Code,
     CodeKind,
     Collection,
+    Curation,
     Definition,
     Diagnostic,
     Loc,
@@ -43,11 +44,19 @@ def note_order(note: Note) -> tuple[object, ...]:
 
 
 def resolve(
-    name: str, notes: list[Note], *, title: str | None = None, description: str | None = None
+    name: str,
+    notes: list[Note],
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    curation: Curation | None = None,
 ) -> Collection:
-    """Build the collection; pure: same notes in, same collection out."""
-    coll = Collection(name=name, title=title, description=description)
+    """Build the collection; pure: same notes (and curation) in, same collection out."""
+    coll = Collection(name=name, title=title, description=description, curation=curation)
     coll.notes = sorted(notes, key=note_order)
+    if curation is not None:
+        for note in coll.notes:
+            _alias(note, {k: v for k, (v, _) in curation.aliases.items()})
     _unique_source_ids(coll)
     sources = [(note, src) for note, src in coll.sources]
     _define_codes(coll, sources)
@@ -57,7 +66,70 @@ def resolve(
     _report_label_clashes(coll)
     _report_copied_values(coll, sources)
     _report_option_names(coll)
+    if curation is not None:
+        _curate(coll, curation)
     return coll
+
+
+def _alias(note: Note, aliases: dict[str, str]) -> None:
+    """Every spelling curation merges, written as the code it stands for (kept as written)."""
+    if not aliases:
+        return
+
+    def a(ident: str) -> str:
+        return aliases.get(ident, ident)
+
+    note.definitions = [
+        dataclasses.replace(d, ident=a(d.ident), raw_ident=d.raw_ident or d.ident)
+        if d.ident in aliases
+        else d
+        for d in note.definitions
+    ]
+    note.references = [
+        dataclasses.replace(r, ident=a(r.ident), raw=r.raw or r.ident) if r.ident in aliases else r
+        for r in note.references
+    ]
+    note.relations = [
+        dataclasses.replace(x, solution=a(x.solution), force=a(x.force)) for x in note.relations
+    ]
+    note.options = [
+        dataclasses.replace(x, decision=a(x.decision), option=a(x.option)) for x in note.options
+    ]
+    note.dependencies = [
+        dataclasses.replace(x, source=a(x.source), target=a(x.target)) for x in note.dependencies
+    ]
+    note.links = [
+        dataclasses.replace(x, source=a(x.source), target=a(x.target)) for x in note.links
+    ]
+
+
+def _curate(coll: Collection, curation: Curation) -> None:
+    """Check each entry against the study; apply the picks; note the merged spellings."""
+
+    def find(line: int, message: str) -> None:
+        curation.diagnostics.append(
+            Diagnostic(Severity.WARNING, "curation-unused", curation.file, line, message)
+        )
+
+    for spelling, (code, line) in curation.aliases.items():
+        if code not in coll.codes:
+            find(line, f"{spelling} is an alias of {code}, which no note of {coll.name} names")
+        else:
+            coll.codes[code].spellings.append(spelling)
+    by_id = {src.id: note for note, src in coll.sources}
+    picked: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
+    for (sid, key), (record, line) in curation.picks.items():
+        if sid not in by_id:
+            find(line, f"sources.{sid}: no source {sid} in {coll.name}")
+        else:
+            picked[sid].append((key, record, curation.file, line))
+    for sid, picks in picked.items():
+        note = by_id[sid]
+        assert note.source is not None
+        note.source = dataclasses.replace(note.source, picks=tuple(picks))
+    for code, _kind, _other, _ident, line in curation.matches:
+        if code not in coll.codes:
+            find(line, f"matches.{code}: no code {code} in {coll.name}")
 
 
 def _unique_source_ids(coll: Collection) -> None:

@@ -91,6 +91,21 @@ class _Mapper:
         for lkey, lstated in self.coll.links.items():
             yield from self.guidance_link(lkey, lstated)
         yield from model_triples(self.coll, self.m, self.at, self.holds)
+        yield from self.matches()
+
+    def matches(self) -> Iterator[Triple]:
+        """Codes curation declares the same as (or close to) a code of another study."""
+        curation = self.coll.curation
+        if curation is None:
+            return
+        for code, kind, other, ident, _line in curation.matches:
+            if code in self.coll.codes:
+                there = Minter(self.m.base, other, uri).code(ident)
+                yield (
+                    self.m.code(code),
+                    SKOS.exactMatch if kind == "exact" else SKOS.closeMatch,
+                    there,
+                )
 
     # --- shared pieces ---------------------------------------------------------------------
 
@@ -267,6 +282,9 @@ class _Mapper:
             yield c, MK.setAside, Literal(True)
         if code.suggestion:
             yield c, MK.closestDefined, m.code(code.suggestion)
+        if code.spellings:  # curation merged typo twins: every spelling is a notation
+            for spelling in (code.ident, *code.spellings):
+                yield c, SKOS.notation, Literal(spelling)
         for sid, d in code.definitions:
             di = m.definition(code.ident, self.notes[d.at.file].name, d.at.line)
             yield c, MK.definition, di
