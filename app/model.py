@@ -219,6 +219,7 @@ class Source:
     header: SourceRecord | None
     trace: SourceRecord | None
     picks: tuple[tuple[str, str, str, int], ...] = ()  # (field, record, curation file, line)
+    doubts: tuple[tuple[str, str, str], ...] = ()  # (field, record, why): the collection's view
 
     def preferred(self, key: str) -> str | bool | None:
         """The value the graph shows for ``key`` (see :meth:`choice`)."""
@@ -252,7 +253,9 @@ class Source:
             fv = record.fields.get(key)
             if fv is None or fv.value in (None, ""):
                 continue
-            wrong = _wrong(key, fv.value, short, self.id)
+            wrong = _wrong(key, fv.value, short, self.id) or next(
+                (why for k, kind, why in self.doubts if k == key and kind == record.kind), None
+            )
             if wrong is None:
                 why = "; ".join(passed) or (
                     "the trace is the record the study's tooling read"

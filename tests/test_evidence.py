@@ -10,6 +10,7 @@ import httpx
 import pytest
 from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
+from rdflib.namespace import DCTERMS
 
 from app.config import Settings
 from app.iris import Minter
@@ -189,3 +190,16 @@ def test_a_short_link_naming_another_source_is_not_shown(corpus_build: Build) ->
     values = {str(o) for s, p, o in triples if str(s) == m.source("s21") and p == MK.tinyUrl}
     assert len(values) == 1
     assert not next(iter(values)).endswith("s20")
+
+
+def test_a_title_copied_from_another_source_is_not_shown(corpus_build: Build) -> None:
+    """data-as-a-product p5: the trace repeats p4's title, the header gives its own."""
+    triples = corpus_build.triples["data-as-a-product"]
+    m = Minter(Settings().base_iri, "data-as-a-product", str)
+    shown = _shown(triples, m.source("p5"))
+    assert shown["title"] == {
+        "record": "header",
+        "reason": "the trace's value is also the title of p4",
+    }
+    titles = {str(o) for s, p, o in triples if str(s) == m.source("p5") and p == DCTERMS.title}
+    assert titles == {"Interview Expert E"}

@@ -65,6 +65,7 @@ def resolve(
     _report_unresolved(coll)
     _report_label_clashes(coll)
     _report_copied_values(coll, sources)
+    _doubt_copied_titles(coll)
     _report_option_names(coll)
     if curation is not None:
         _curate(coll, curation)
@@ -244,6 +245,35 @@ def _collect_facts(coll: Collection, sources: list[tuple[Note, Source]]) -> None
         for link in note.links:
             lkey = (link.kind, link.source, link.target, link.stereotype)
             coll.links.setdefault(lkey, Stated(link)).statements.append((sid, link))
+
+
+def _doubt_copied_titles(coll: Collection) -> None:
+    """A record's title that is another source's title, where the source's other record gives
+    a title of its own, is doubted: the source shows the other one (p5's trace repeating p4's
+    title while its header names its own expert)."""
+    titles: dict[str, set[str]] = defaultdict(set)  # title -> sources whose records give it
+    for _, src in coll.sources:
+        for record in (src.header, src.trace):
+            fv = record.fields.get("title") if record is not None else None
+            if fv is not None and isinstance(fv.value, str) and fv.value:
+                titles[fv.value].add(src.id)
+    for note, src in coll.sources:
+        given = {
+            record.kind: fv.value
+            for record in (src.header, src.trace)
+            if record is not None
+            and (fv := record.fields.get("title")) is not None
+            and isinstance(fv.value, str)
+            and fv.value
+        }
+        doubts = []
+        for kind, value in given.items():
+            others = sorted(titles[value] - {src.id})
+            own = [v for k, v in given.items() if k != kind and titles[v] == {src.id}]
+            if others and own:
+                doubts.append(("title", kind, f"is also the title of {', '.join(others)}"))
+        if doubts:
+            note.source = dataclasses.replace(src, doubts=tuple(doubts))
 
 
 def _report_option_names(coll: Collection) -> None:
