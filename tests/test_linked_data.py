@@ -485,3 +485,17 @@ def test_golden_corpus_known_source_and_code(corpus_server: str) -> None:
     assert evidence.count("<li>") > 5
     host = urlsplit(corpus_server).netloc
     assert all(urlsplit(u).netloc in ("", host) for u in urls_of(page))
+
+
+def test_a_source_page_lists_its_memos(client: httpx.Client, snap: Snapshot) -> None:
+    """The analyst's open codes of the source, after its quotes, each with its line."""
+    page = client.get(path(S6), headers={"Accept": "text/html"}).text
+    memos = page.split("<h2>Memos", 1)[1].split("</ol>", 1)[0]
+    lines = [int(n) for n in re.findall(r" line (\d+)", memos)]
+    stored = snap.store.quads_for_pattern(None, ox.NamedNode(MK + "line"), None)
+    expected = sorted(
+        int(q.object.value) for q in stored if q.subject.value.startswith(S6 + "/memo/")
+    )
+    assert expected
+    assert lines == expected
+    assert f'href="{path(S6)}/memo/1"' in memos

@@ -275,6 +275,17 @@ def source_quotes(t: Tables, iri: str) -> list[ShownQuote]:
     return [_shown(t, q) for q in found]
 
 
+def source_memos(t: Tables, iri: str) -> list[ShownQuote]:
+    """A source's memos (open codes) in the order its note has them, shown as quotes are."""
+    found = [m for m in t.memos if m.source == iri]  # few per source; read once per page
+    source = t.source_by_iri.get(iri)
+    file = source.file if source is not None else None
+    return [
+        ShownQuote(m.iri, m.text, m.line, None, m.source, m.source_id, file, m.path)
+        for m in sorted(found, key=lambda m: m.position)
+    ]
+
+
 def _shown(t: Tables, q: QuoteRow) -> ShownQuote:
     source = t.source_by_iri.get(q.source)
     return ShownQuote(
@@ -335,6 +346,7 @@ class ResourcePage:
     evidence: list[ShownQuote] = field(default_factory=list)
     evidence_cut: bool = False
     quotes: list[ShownQuote] = field(default_factory=list)
+    memos: list[ShownQuote] = field(default_factory=list)
     has_evidence: bool = False
     is_source: bool = False
 

@@ -349,6 +349,7 @@ def _page(
             page.evidence, page.evidence_cut = d.evidence(tables, page.iri)
         if page.is_source:
             page.quotes = d.source_quotes(tables, page.iri)
+            page.memos = d.source_memos(tables, page.iri)
     query = f"DESCRIBE <{page.iri}>"
     return render(
         "resource.html",
