@@ -1007,3 +1007,22 @@ def test_every_body_is_what_the_published_models_describe(client: httpx.Client) 
     ld = get(client, "/api/codes?limit=3", Accept="application/ld+json")
     assert ld.pop("@context").endswith(CURRENT_CONTEXT)
     _conforms(bodies.Page[bodies.CodeItem], ld)
+
+
+def test_a_source_lists_its_memos_as_annotations(client: httpx.Client, server: str) -> None:
+    """s1's open codes are memos in its detail, and Web Annotations on it as JSON-LD."""
+    detail = get(client, f"/api/collections/{STUDY}/sources/s1")
+    memos = detail["memos"]
+    assert memos
+    assert (
+        memos[0]["text"]
+        == "A central schema registry checks compatibility before a producer ships."
+    )
+    assert [m["position"] for m in memos] == sorted(m["position"] for m in memos)
+    assert all(m["type"] == "memo" and m["line"] for m in memos)
+    g = as_rdf(client, server, f"/api/collections/{STUDY}/sources/s1")
+    s1 = URIRef(BASE + STUDY + "/source/s1")
+    oa = "http://www.w3.org/ns/oa#"
+    memo = URIRef(memos[0]["iri"])
+    assert (memo, URIRef(oa + "hasTarget"), s1) in g
+    assert (memo, URIRef(oa + "bodyValue"), Literal(memos[0]["text"])) in g

@@ -186,6 +186,16 @@ class QuoteOut(Linked):
     end_line: int | None
 
 
+class MemoOut(Linked):
+    """An open code the analyst wrote about the source (a memo), with its line."""
+
+    type: Literal["memo"] = "memo"
+    position: int = Field(description="The memo's position in its note (1-based).")
+    text: str
+    file: FileOut | None
+    line: int | None
+
+
 class CodeRef(ApiLinked):
     type: Literal["code"] = "code"
     collection: str
@@ -199,6 +209,7 @@ class SourceDetail(SourceItem):
     trace: RecordOut | None
     disagreements: list[DisagreementOut]
     quotes: list[QuoteOut]
+    memos: list[MemoOut]
     codes: list[CodeRef] = Field(description="The codes this source is evidence of.")
 
 
@@ -320,6 +331,7 @@ CONTEXT_PREFIXES = (
     "rdfs",
     "void",
     "hydra",
+    "oa",
 )
 """The vocabularies the context declares prefixes for (IRIs from :data:`PREFIXES`)."""
 
@@ -397,6 +409,11 @@ TERMS: dict[str, object] = {
     "line": "mk:line",
     "end_line": "mk:endLine",
     "quotes": {"@reverse": "dcterms:isPartOf"},
+    "memos": {
+        "@reverse": "oa:hasTarget",
+        "@container": "@set",
+        "@context": {"text": "oa:bodyValue"},
+    },
     "source": "dcterms:isPartOf",
     "text": "schema:text",
     "codes": {"@reverse": "mk:evidenceSource"},

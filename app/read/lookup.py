@@ -278,6 +278,7 @@ class SourceView:
     disagreements: list[Disagreement]
     quotes: list[QuoteRow]
     codes: list[CodeRow]
+    memos: list[MemoRow]
 
 
 def source(t: Tables, iri: str) -> SourceView | None:
@@ -300,6 +301,7 @@ def source(t: Tables, iri: str) -> SourceView | None:
         disagreements=disagreements,
         quotes=t.quotes_of.get(iri, []),
         codes=[t.code_by_iri[c] for c in t.codes_of.get(iri, [])],
+        memos=t.memos_of.get(iri, []),
     )
 
 

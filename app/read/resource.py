@@ -277,12 +277,11 @@ def source_quotes(t: Tables, iri: str) -> list[ShownQuote]:
 
 def source_memos(t: Tables, iri: str) -> list[ShownQuote]:
     """A source's memos (open codes) in the order its note has them, shown as quotes are."""
-    found = [m for m in t.memos if m.source == iri]  # few per source; read once per page
+    found = t.memos_of.get(iri, [])
     source = t.source_by_iri.get(iri)
     file = source.file if source is not None else None
     return [
-        ShownQuote(m.iri, m.text, m.line, None, m.source, m.source_id, file, m.path)
-        for m in sorted(found, key=lambda m: m.position)
+        ShownQuote(m.iri, m.text, m.line, None, m.source, m.source_id, file, m.path) for m in found
     ]
 
 

@@ -322,6 +322,7 @@ class Tables:
     memos: list[MemoRow]  # by collection, source and position
     memo_text: bytes = field(init=False)  # every memo's casefolded text, each followed by NUL
     memo_ends: array[int] = field(init=False)  # the offset after each memo's NUL
+    memos_of: dict[str, list[MemoRow]] = field(init=False)  # source IRI -> its memos, in order
     source_by_iri: dict[str, SourceRow] = field(init=False)
     code_by_iri: dict[str, CodeRow] = field(init=False)
     counts: dict[str, dict[str, int]] = field(init=False)  # collection -> sources, codes per kind
@@ -341,10 +342,12 @@ class Tables:
         for code_row_ in self.codes:
             self.counts[code_row_.collection][code_row_.kind] += 1
         # memos are few beside quotes: their search text is made here, not kept in the file
-        self.memo_text = b"".join(m.text.casefold().encode() + b"\x00" for m in self.memos)
-        self.memo_ends = array(
-            "Q", accumulate(len(m.text.casefold().encode()) + 1 for m in self.memos)
-        )
+        self.memos_of = defaultdict(list)
+        for memo in self.memos:
+            self.memos_of[memo.source].append(memo)
+        folded = [m.text.casefold().encode() + b"\x00" for m in self.memos]
+        self.memo_text = b"".join(folded)
+        self.memo_ends = array("Q", accumulate(len(f) for f in folded))
         # what a list's ``q`` is matched in, "\x00"-joined
         self.code_terms = [
             "\x00".join(x.casefold() for x in (c.ident, c.label or "", *c.alt_labels))

@@ -33,6 +33,7 @@ from app.read.tables import (
     MK,
     CodeRow,
     Fact,
+    MemoRow,
     QuoteRow,
     Record,
     SourceRow,
@@ -164,6 +165,18 @@ class Out:
             "end_line": q.end_line,
         }
 
+    def memo(self, m: MemoRow) -> Body:
+        owner = self.tables.source_by_iri.get(m.source)
+        return {
+            "iri": m.iri,
+            "href": self.href(m.iri),
+            "type": "memo",
+            "position": m.position,
+            "text": m.text,
+            "file": self.file(owner.file if owner else None, m.path),
+            "line": m.line,
+        }
+
     def source_detail(self, d: lookup.SourceView) -> Body:
         body = self.source_item(d.row)
         body.update(
@@ -180,6 +193,7 @@ class Out:
                 for x in d.disagreements
             ],
             quotes=[self.quote(q) for q in d.quotes],
+            memos=[self.memo(m) for m in d.memos],
             codes=[self.code_ref(c) for c in d.codes],
         )
         return body
