@@ -30,6 +30,11 @@ PREFIXES: dict[str, str] = {
 _BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
 
 
+def sparql_prologue(*names: str) -> str:
+    """``PREFIX`` declarations for the service's own queries, from :data:`PREFIXES`."""
+    return "".join(f"PREFIX {name}: <{PREFIXES[name]}>\n" for name in names)
+
+
 def curie(iri: str) -> str:
     """``mk:Practice`` for a term of a known vocabulary, else the IRI itself: the one way the
     service shortens IRIs (pages, reports, counts, JSON-LD). The longest namespace wins, and

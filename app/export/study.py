@@ -16,16 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.namespaces import ONTOLOGY_IRI
+from app.namespaces import ONTOLOGY_IRI, sparql_prologue
 from app.order import natural
 from app.store.seam import GraphReader
 from app.terms import Literal, Row
 
-PREFIXES = """PREFIX mk: <https://w3id.org/meshkg/ontology#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX schema: <https://schema.org/>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-"""
+PREFIXES = sparql_prologue("mk", "dcterms", "schema", "skos")
 
 
 class Evidence(StrEnum):

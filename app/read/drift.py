@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from app.model import Diagnostic, Severity
-from app.namespaces import ONTOLOGY_IRI
+from app.namespaces import ONTOLOGY_IRI, sparql_prologue
 from app.order import natural
 from app.store.seam import GraphReader
 from app.terms import Row
@@ -97,11 +97,7 @@ class Drift:
         return out
 
 
-_PREFIXES = """PREFIX mk: <https://w3id.org/meshkg/ontology#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-"""
+_PREFIXES = sparql_prologue("mk", "dcterms", "prov", "skos")
 _PLACE = """?loc mk:seedFile ?file ; mk:line ?line . ?file mk:path ?path .
     BIND (IF(EXISTS { ?file a mk:ModelFile }, "model", "notes") AS ?layer)"""
 

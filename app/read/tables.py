@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from app import terms
 from app.iris import split
-from app.namespaces import PREFIXES
+from app.namespaces import PREFIXES, sparql_prologue
 from app.order import natural
 from app.store.info import SnapshotInfo
 from app.store.seam import GraphReader
@@ -47,10 +47,7 @@ KIND_CLASS: dict[CodeKind, str] = {
 }
 CLASS_KIND: dict[str, CodeKind] = {iri: kind for kind, iri in KIND_CLASS.items()}
 
-_PREFIXES = "".join(
-    f"PREFIX {p}: <{PREFIXES[p]}>\n"
-    for p in ("mk", "dcterms", "skos", "schema", "prov", "rdf", "oa")
-)
+_PREFIXES = sparql_prologue("mk", "dcterms", "skos", "schema", "prov", "rdf", "oa")
 
 # --- table queries (run once per snapshot) ---------------------------------------------------
 
