@@ -25,7 +25,7 @@ from app.model import (
 )
 from app.parse import read_note, resolve
 from app.parse.decode import decode_bytes
-from app.pipeline import read, read_file
+from app.pipeline import build, check, read, read_file
 from app.seeds import SeedFile
 
 NOTES = Path(__file__).parent / "fixtures" / "notes"
@@ -1420,3 +1420,12 @@ def test_no_slip_is_found_in_a_clean_study() -> None:
     ]
     coll = resolve("study", notes)
     assert [d for d in coll.all_diagnostics() if d.code in SLIPS] == []
+
+
+def test_a_next_decision_that_is_not_a_decision_is_a_finding() -> None:
+    """serving_layer → containers (a practice) is an is-next link: the shapes say so at its
+    line; the well-formed next and context links pass the structure shapes."""
+    report = check(build([NOTES / "trace" / "guidance_links.md"]))
+    found = [(f.code, f.line) for f in report.findings if f.origin == "shacl"]
+    assert ("next-not-decision", 51) in found
+    assert not any(code == "structure" for code, _ in found)
