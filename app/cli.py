@@ -455,14 +455,17 @@ def export_command(
     try:
         for coll in studies:
             graph = Minter(settings.base_iri, coll.name, str).collection
-            written = write_study(
-                snapshot,
-                graph,
-                coll.title or coll.name,
-                output / coll.name,
-                by_url=set(by_url or ()),
-                evidence=Evidence(evidence),
-            )
+            try:
+                written = write_study(
+                    snapshot,
+                    graph,
+                    coll.title or coll.name,
+                    output / coll.name,
+                    by_url=set(by_url or ()),
+                    evidence=Evidence(evidence),
+                )
+            except OSError as err:
+                _fail(f"cannot write into {output}: {err.strerror or err}")
             for path in written:
                 out.print(f"wrote {escape(str(path))}")
     finally:

@@ -552,6 +552,11 @@ def test_export_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     bad = _export(tmp_path, "--evidence", "quotes")
     assert bad.returncode == 2
     assert "--evidence" in bad.stdout + bad.stderr
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", "utf-8")
+    unwritable = _export(blocked / "inside")
+    assert unwritable.returncode == 2
+    assert "cannot write into" in unwritable.stdout + unwritable.stderr
     notes_only = subprocess.run(
         [sys.executable, "-m", "app.cli", "export", str(NOTES), "-o", str(tmp_path)],
         check=False,
