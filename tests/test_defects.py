@@ -1429,3 +1429,10 @@ def test_a_next_decision_that_is_not_a_decision_is_a_finding() -> None:
     found = [(f.code, f.line) for f in report.findings if f.origin == "shacl"]
     assert ("next-not-decision", 51) in found
     assert not any(code == "structure" for code, _ in found)
+
+
+def test_a_dependency_on_a_force_is_a_finding() -> None:
+    """run_tests uses quality: an identifier meant as a solution resolves to a force."""
+    report = check(build([NOTES / "trace" / "coder_slips.md"]))
+    found = [(f.code, f.line) for f in report.findings if f.code == "dependency-end-kind"]
+    assert found == [("dependency-end-kind", 56)]
