@@ -328,3 +328,15 @@ def test_option_slips_in_data_as_a_product(corpus_build: Build) -> None:
         if d.code in ("option-name-shared", "option-names-differ")
     )
     assert found == [("s_1.md", 168, "option-name-shared"), ("s_2.md", 187, "option-names-differ")]
+
+
+def test_forces_listed_for_practices_in_self_serve(corpus_build: Build) -> None:
+    """access_control (the force "Access controls", s_8.md:100, impacted by nothing) is listed
+    where the practice access_control_management was meant: s_26, s_27 and s_33, and nowhere
+    else in either study."""
+    found = sorted(
+        (Path(d.file).name, d.line)
+        for d in corpus_build.corpus.all_diagnostics()
+        if d.code == "force-for-practice"
+    )
+    assert found == [("s_26.md", 128), ("s_27.md", 106), ("s_33.md", 98)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter, defaultdict
+from pathlib import PurePath
 from typing import TypeVar
 
 from rapidfuzz import fuzz
@@ -67,6 +68,7 @@ def resolve(
     _report_copied_values(coll, sources)
     _doubt_copied_titles(coll)
     _report_option_names(coll)
+    _report_forces_meant_as_practices(coll)
     if curation is not None:
         _curate(coll, curation)
     return coll
@@ -333,6 +335,43 @@ def _report_unresolved(coll: Collection) -> None:
                 f"{ident} is used {uses} time(s) but defined in no note of {coll.name}{hint}",
             )
         )
+
+
+def _report_forces_meant_as_practices(coll: Collection) -> None:
+    """A code list naming a force nothing impacts, where a solution extends its identifier.
+
+    ``access_control`` listed among a source's practices resolves to the force "Access
+    controls" while the practice ``access_control_management`` exists: the coder meant the
+    practice. Forces that some statement impacts are left alone, since listing the forces a
+    source discusses is common and deliberate.
+    """
+    impacted = {force for _, force, _ in coll.impacts}
+    solutions = sorted(
+        ident
+        for ident, code in coll.codes.items()
+        if code.kind in (CodeKind.PRACTICE, CodeKind.PATTERN)
+    )
+    for note in coll.notes:
+        for ref in note.references:
+            code = coll.codes.get(ref.ident)
+            if ref.via != "trace" or code is None or code.kind is not CodeKind.FORCE:
+                continue
+            if ref.ident in impacted:
+                continue
+            longer = [s for s in solutions if s.startswith(ref.ident + "_")]
+            if not longer:
+                continue
+            where = code.definitions[0][1].at if code.definitions else None
+            defined = f" (defined at {PurePath(where.file).name}:{where.line})" if where else ""
+            coll.diagnostics.append(
+                _at(
+                    Severity.WARNING,
+                    "force-for-practice",
+                    ref.at,
+                    f"{ref.ident} is the force {code.label!r}{defined}, which no statement "
+                    f"impacts; the solution {' or '.join(longer)} may be meant",
+                )
+            )
 
 
 def _closest(queries: list[str], defined: list[str], cutoff: float = 85) -> dict[str, str]:
