@@ -435,13 +435,22 @@ def export_command(
             help="code: the model's code lists (the study's own); statement: the notes.",
         ),
     ] = "code",
+    qdpx: Annotated[
+        bool,
+        typer.Option(
+            "--qdpx",
+            help="Also write OUTPUT/<collection>/<collection>.qdpx, a REFI-QDA project, for "
+            "every collection (with or without a model).",
+        ),
+    ] = False,
     base_iri: BaseIri = None,
     set_aside: SetAside = True,
 ) -> None:
     """Write each study's decision catalogue and LaTeX tables, from its graph: for every
     collection with a consolidated model, OUTPUT/<collection>/catalogue.md, sources_table.tex,
-    force_table.tex, overview_table.tex."""
+    force_table.tex, overview_table.tex; with --qdpx, every collection's REFI-QDA project too."""
     from app.export.files import write_study
+    from app.export.qdpx import write_qdpx
     from app.export.study import Evidence
     from app.iris import Minter
     from app.pipeline import store
@@ -450,20 +459,29 @@ def export_command(
         _fail(f"unknown --evidence {evidence!r}; use code or statement")
     settings = _settings(base_iri, set_aside, None)
     built = _build(seeds, settings)
-    studies = _with_models(built)
+    if not qdpx:
+        _with_models(built)  # the study artefacts need a model
     snapshot = store(built)
     try:
-        for coll in studies:
+        for coll in built.corpus.collections:
+            if coll.model is None and not qdpx:
+                continue
             graph = Minter(settings.base_iri, coll.name, str).collection
             try:
-                written = write_study(
-                    snapshot,
-                    graph,
-                    coll.title or coll.name,
-                    output / coll.name,
-                    by_url=set(by_url or ()),
-                    evidence=Evidence(evidence),
-                )
+                written = []
+                if coll.model is not None:
+                    written = write_study(
+                        snapshot,
+                        graph,
+                        coll.title or coll.name,
+                        output / coll.name,
+                        by_url=set(by_url or ()),
+                        evidence=Evidence(evidence),
+                    )
+                if qdpx:
+                    written.append(
+                        write_qdpx(snapshot, graph, coll.name, output / coll.name, coll.title)
+                    )
             except OSError as err:
                 _fail(f"cannot write into {output}: {err.strerror or err}")
             for path in written:

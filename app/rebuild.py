@@ -77,6 +77,18 @@ class Rebuilt:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class _Read:
+    """The collections as a rebuild or a check reads them."""
+
+    key: str
+    entries: list[_CollectionEntry]
+    diagnostics: list[Diagnostic]
+    redone: list[str]
+    notes_read: int
+    kept: list[str]
+
+
 class Rebuilder:
     """Rebuilds the graph of ``paths``; one rebuild at a time (a lock keeps them in turn)."""
 
@@ -93,8 +105,39 @@ class Rebuilder:
         with self._lock, collector.paused():
             return self._rebuild()
 
+    def check(self) -> Report:
+        """The report of the notes as they are now, without assembling a snapshot: what a
+        service shows as its findings. It fills the same per-note and per-collection memory a
+        rebuild uses, so the next rebuild redoes nothing this check did."""
+        with self._lock, collector.paused():
+            read = self._read({})
+            return self._report(read)
+
     def _rebuild(self) -> Rebuilt:
         timings: dict[str, float] = {}
+        started = time.perf_counter()
+        read = self._read(timings)
+        mark = time.perf_counter()
+        parts = [(e.collection, e.quads) for e in read.entries]
+        snapshot = serving_form(
+            assemble(parts, read.key, self.settings, timings, self.root), self.settings
+        )
+        timings["store"] = time.perf_counter() - mark
+        report = self._report(read)
+        timings["total"] = time.perf_counter() - started
+        return Rebuilt(
+            snapshot,
+            report,
+            tuple(read.redone),
+            read.notes_read,
+            tuple(read.kept),
+            tuple(d for file in read.kept for d in self._kept[file]),
+            {k: round(v, 4) for k, v in timings.items()},
+        )
+
+    def _read(self, timings: dict[str, float]) -> _Read:
+        """Every collection as the notes are now: read, resolved and validated again only
+        where a note changed."""
         started = time.perf_counter()
         found, found_diagnostics = discover(self.paths)
         digests = {
@@ -132,32 +175,23 @@ class Rebuilder:
         live = {seed.display for coll in found for seed in coll.files}
         self._notes = {k: v for k, v in self._notes.items() if k in live}
         self._kept = {k: v for k, v in self._kept.items() if k in live}
-        kept = sorted(self._kept)
-
-        mark = time.perf_counter()
-        key = snapshot_key(found, self.settings)
-        parts = [(e.collection, e.quads) for e in entries]
-        snapshot = serving_form(
-            assemble(parts, key, self.settings, timings, self.root), self.settings
+        return _Read(
+            snapshot_key(found, self.settings),
+            entries,
+            list(found_diagnostics),
+            redone,
+            notes_read,
+            sorted(self._kept),
         )
-        timings["store"] = time.perf_counter() - mark
-        diagnostics = list(found_diagnostics)
+
+    def _report(self, read: _Read) -> Report:
+        diagnostics = list(read.diagnostics)
         files: dict[str, URIRef] = {}
-        for e in entries:
+        for e in read.entries:
             diagnostics.extend(e.diagnostics)
             files.update(e.files)
-        diagnostics.extend(_kept_findings(kept))
-        report = merge([p for e in entries for p in e.parts], diagnostics, files)
-        timings["total"] = time.perf_counter() - started
-        return Rebuilt(
-            snapshot,
-            report,
-            tuple(redone),
-            notes_read,
-            tuple(kept),
-            tuple(d for file in kept for d in self._kept[file]),
-            {k: round(v, 4) for k, v in timings.items()},
-        )
+        diagnostics.extend(_kept_findings(read.kept))
+        return merge([p for e in read.entries for p in e.parts], diagnostics, files)
 
     def _note(self, seed: SeedFile, digest: str) -> tuple[Note, int, bool]:
         """The note of ``seed`` (a fresh copy), whether it was parsed now, and whether its

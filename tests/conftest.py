@@ -79,6 +79,16 @@ def fixture_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def views_server() -> Iterator[str]:
+    """The service over the study and its consolidated model (both layers): what the research
+    views are tested on."""
+    from tests.server import running
+
+    with running([STUDY, FIXTURES / "models" / "study"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def study_dir() -> Path:
     """A small study in the real seed format, one collection named ``study``: seven notes with
     sources of several types, quotes, every kind of code, impacts of every level, decisions with

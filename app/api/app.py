@@ -25,7 +25,7 @@ from app.api.fair_share import ClientBudget
 from app.api.generations import Generations, Pin
 from app.api.observe import AccessLog, Metrics, Observe, Observer
 from app.api.pages import STATIC, SWAGGER_UI
-from app.api.routes import api, dumps, meta, resources, sparql
+from app.api.routes import api, dumps, meta, resources, sparql, views
 from app.api.service import Service
 from app.config import Settings
 from app.read import lookup
@@ -157,5 +157,6 @@ def create_app(
         app.include_router(router)
     app.include_router(dumps.router)
     app.include_router(meta.router)
+    app.include_router(views.router)
     app.include_router(resources.router)  # last: it answers the data IRIs' paths
     return app

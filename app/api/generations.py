@@ -32,6 +32,7 @@ from app.store.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from app.rebuild import Rebuilder, Rebuilt
+    from app.validate import Report
 
 log = logging.getLogger("meshkg.reload")
 
@@ -91,6 +92,20 @@ class Reload:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """What validating the served notes found, as the study overview shows it.
+
+    ``state``: ``ready``; ``checking`` (started on first request, off the event loop);
+    ``unavailable`` (served from a stored snapshot without its notes); ``failed`` (``error``).
+    """
+
+    state: str
+    snapshot: str
+    items: tuple[dict[str, object], ...] = ()
+    error: str | None = None
+
+
 class Generations:
     """The current generation, and reloads that replace it."""
 
@@ -115,6 +130,8 @@ class Generations:
         self._seeds_at_build = self._seeds_state()
         self._tasks: list[asyncio.Task[None]] = []
         self.reloads = 0
+        self._findings: dict[str, Findings] = {}
+        self._checking: asyncio.Task[None] | None = None
 
     # --- requests -----------------------------------------------------------------------
 
@@ -205,6 +222,8 @@ class Generations:
             self._reloading = False
         if service is not None:
             self._swap(service)
+        key = self.current.service.store.info.key
+        self._findings[key] = Findings("ready", key, _finding_items(rebuilt.report))
         self._seeds_at_build = seeds
         self._stale_seen = (0.0, False)
         self.reloads += 1
@@ -232,6 +251,31 @@ class Generations:
             self.last.seconds,
         )
         return True
+
+    # --- findings ----------------------------------------------------------------------
+
+    def findings(self) -> Findings:
+        """The findings of the notes the current generation serves; a check is started (once)
+        when none is known yet, and the answer meanwhile says it is running."""
+        key = self.current.service.store.info.key
+        known = self._findings.get(key)
+        if known is not None:
+            return known
+        if self.seeds is None:
+            return Findings("unavailable", key)
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.get_running_loop().create_task(self._check(key))
+            self._tasks.append(self._checking)
+        return Findings("checking", key)
+
+    async def _check(self, key: str) -> None:
+        try:
+            report = await asyncio.to_thread(self.rebuilder().check)
+        except Exception as err:  # shown on the overview; the service serves on
+            log.exception("checking the notes failed")
+            self._findings[key] = Findings("failed", key, error=f"{type(err).__name__}: {err}")
+            return
+        self._findings[key] = Findings("ready", key, _finding_items(report))
 
     async def _prepare(self, rebuilt: Rebuilt) -> Service:
         """The next generation, ready to answer everything before anyone sees it."""
@@ -276,6 +320,21 @@ class Generations:
             return frozenset()
         found, _ = discover(self.seeds)
         return frozenset(_stats(seed.path for coll in found for seed in coll.files))
+
+
+def _finding_items(report: Report) -> tuple[dict[str, object], ...]:
+    return tuple(
+        {
+            "level": f.level.value,
+            "code": f.code,
+            "message": f.message,
+            "file": f.file,
+            "line": f.line,
+            "focus": f.focus,
+            "origin": f.origin,
+        }
+        for f in report.findings
+    )
 
 
 def _stats(paths: Iterable[Path]) -> Iterable[tuple[str, int, int]]:

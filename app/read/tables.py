@@ -641,6 +641,9 @@ def _facts(store: GraphReader, sources: dict[str, SourceRow]) -> dict[str, dict[
         elif p == RDF_TYPE:
             if _iri(o) in FACT_TYPES:
                 fact.type = _iri(o) or ""
+        elif p == MK + "layer":
+            if _iri(o) is not None and _iri(o) not in fact.layers:
+                fact.layers.append(_iri(o) or "")
         elif p == MK + "evidenceSource":
             src = sources.get(_iri(o) or "")
             if src is not None and src not in fact.sources:
@@ -655,6 +658,7 @@ def _facts(store: GraphReader, sources: dict[str, SourceRow]) -> dict[str, dict[
             continue
         fact.sources.sort(key=lambda s: natural(s.id))
         fact.locations.sort(key=lambda x: (x.path or "", x.line or 0))
+        fact.layers.sort()
         for role in ROLES:
             code = fact.links.get(MK + role)
             if code is not None:
@@ -772,6 +776,7 @@ class Fact:
     texts: dict[str, str | bool | int | None] = field(default_factory=dict)
     sources: list[SourceRow] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)  # mk:NotesLayer, mk:ModelLayer: who states it
 
     def code(self, t: Tables, prop: str) -> CodeRow | None:
         return code_row(t, self.links.get(MK + prop))

@@ -56,7 +56,8 @@ from app.store.files import atomic_write
 from app.store.info import SnapshotInfo
 
 FILE = "api-tables"
-_MAGIC = b"meshkg api tables 3\n"  # 2: evidence of facts too (quoted_for by IRI); 3: memos
+_MAGIC = b"meshkg api tables 4\n"  # 2: evidence of facts too (quoted_for by IRI); 3: memos;
+# 4: the layers stating each fact
 _LENGTH = struct.Struct("!Q")
 # written as positional lists, read back by the same code (see _maker)
 _SOURCE_FIELDS = [f.name for f in fields(SourceRow)]
@@ -158,6 +159,7 @@ def save(t: Tables, folder: Path, info: SnapshotInfo) -> Path:
                 f.texts,
                 [source_at[s.iri] for s in f.sources],
                 [[x.iri, x.path, x.line] for x in f.locations],
+                f.layers,
             ]
             for f in facts
         ],
@@ -350,8 +352,9 @@ def _decode(r: _Reader, info: SnapshotInfo) -> Tables:
             texts,
             [sources[at] for at in fact_sources],
             [Location(*x) for x in locations],
+            layers,
         )
-        for iri, kind, fact_links, texts, fact_sources, locations in r.json("facts")
+        for iri, kind, fact_links, texts, fact_sources, locations, layers in r.json("facts")
     ]
     facts_of = {
         code: {role: [facts[i] for i in found] for role, found in roles.items()}

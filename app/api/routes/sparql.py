@@ -14,7 +14,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from urllib.parse import parse_qs, urljoin
+from urllib.parse import parse_qs, urlencode, urljoin
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -31,6 +31,7 @@ from app.namespaces import PREFIXES
 from app.rdf.formats import FORMATS, graph_format
 from app.sparql import results
 from app.sparql.check import QueryRefused, QueryShape, inspect, locate
+from app.sparql.examples import EXAMPLES
 from app.store.query import QueryRequest, QueryResult, QueryTimeout, ServiceBusy, WorkerStopped
 from app.store.write import write
 from app.terms import Blank, Iri, Literal, Triple
@@ -460,19 +461,16 @@ def _page(request: Request, service: Service, query: str, run: bool) -> HTMLResp
             query=query,
             run=run,
             local=[[prefix, root + path] for prefix, path in service.local_prefixes()],
+            examples=[
+                (e.name, e.question, root + urls.SPARQL + "?" + urlencode({"query": e.query}))
+                for e in EXAMPLES
+            ],
         ),
         headers={"Vary": "Accept"},
     )
 
 
-_EXAMPLE = """PREFIX mk: <https://w3id.org/meshkg/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?practice ?label (COUNT(DISTINCT ?source) AS ?sources) WHERE {
-  ?practice a mk:Practice ; skos:prefLabel ?label ; mk:evidenceSource ?source .
-}
-GROUP BY ?practice ?label
-ORDER BY DESC(?sources)
-LIMIT 20"""
+_EXAMPLE = EXAMPLES[0].query
 
 
 def _description(service: Service, endpoint: str) -> list[Triple]:
