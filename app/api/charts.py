@@ -154,9 +154,7 @@ def safe_href(href: str | None) -> str | None:
     could hide a scheme). The prefix is checked on the text as given, so leading white space
     refuses it too; white space inside is percent-encoded, as a browser would.
     """
-    if not href:
-        return href
-    if _FORBIDDEN.search(href):
+    if not href or _FORBIDDEN.search(href):
         return None
     if href.startswith(("/", "#")) or href[:8].lower().startswith(("http://", "https://")):
         return _SPACES.sub(lambda found: quote(found.group()), href)

@@ -42,6 +42,11 @@ def api(*parts: str) -> str:
     return "/api/" + "/".join(map(_segment, parts))
 
 
+def view(collection: str, *parts: str) -> str:
+    """The path of a research view of a collection (``/views/my%20study/impacts``)."""
+    return "/views/" + "/".join(map(_segment, (collection, *parts)))
+
+
 def origin(request: Request) -> str:
     """``scheme://host[:port]`` when the request's ``Host`` is trusted, else ``""``."""
     host = request.headers.get("host", "")

@@ -177,6 +177,7 @@ async def home(request: Request, service: ServiceDep) -> Response:
             "description": c.description,
             "iri": c.graph,
             "page": root + (service.path_for_iri(c.graph) or ""),
+            "views": root + urls.view(c.name),
             "triples": c.triples,
             "sources": c.sources,
             "dumps": {f.name: root + urls.dump(c.name, f) for f in FORMATS},

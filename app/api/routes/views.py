@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api import charts
+from app.api import charts, urls
 from app.api import view_bodies as vb
 from app.api.errors import ApiError, NotFound
 from app.api.generations import Generations
@@ -98,9 +98,7 @@ def _twins(route: str, summary: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def path(collection: str, *parts: str) -> str:
-    """The path of a view: the one place view URLs are built."""
-    return "/views/" + "/".join(segment(p) for p in (collection, *parts))
+path = urls.view
 
 
 # --- answering -------------------------------------------------------------------------------
