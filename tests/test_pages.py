@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-playwright = pytest.importorskip("playwright.sync_api")
-
 from tests.conftest import CHROMIUM
+
+playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
