@@ -421,3 +421,44 @@ def test_every_link_of_every_view_resolves(views_server: str) -> None:
                 broken.append((url, answer.status_code, answer.text[:200]))
     assert broken == []
     assert len(seen) > 150  # the crawl reached every view, code, source and quote
+
+
+def test_a_code_page_leads_with_its_forces_and_decisions(views_server: str) -> None:
+    """A practice's page: its forces with signs and the decision it is an option of come
+    before its evidence (folded by source), and the generic properties come last."""
+    page = httpx.get(
+        views_server + "/meshkg/id/study/code/schema_registry", headers={"Accept": "text/html"}
+    ).text
+    order = [page.index(h) for h in ("<h2>Forces", "<h2>Option of", "<h2>Properties")]
+    assert order == sorted(order)
+    assert page.index("<h2>Properties") < page.index('<details class="by-source">')
+    rows = sparql(
+        views_server,
+        f"""SELECT DISTINCT ?f ?sign WHERE {{ ?i a mk:ForceImpact ;
+           mk:solution <{BASE}schema_registry> ; mk:force ?f ;
+           mk:impactLevel/skos:notation ?sign }}""",
+    )
+    section = page[page.index("<h2>Forces") : page.index("<h2>Option of")]
+    assert section.count('<span class="sign') == len(rows) == 3
+    force = httpx.get(
+        views_server + "/meshkg/id/study/code/latency", headers={"Accept": "text/html"}
+    ).text
+    assert "<h2>Solutions affecting it" in force
+    assert force.index("<h2>Solutions affecting it") < force.index("<h2>Properties")
+
+
+def test_matrices_page_their_rows(views_server: str) -> None:
+    whole = view(views_server, "/views/study/impacts")
+    first = view(views_server, "/views/study/impacts", limit=4)
+    second = view(views_server, "/views/study/impacts", limit=4, offset=4)
+    assert first["total"] == second["total"] == whole["total"] == len(whole["rows"])
+    assert [r["id"] for r in first["rows"] + second["rows"]] == [
+        r["id"] for r in whole["rows"][:8]
+    ]
+    shown = {r["iri"] for r in first["rows"]}
+    assert all(c["row"] in shown for c in first["cells"])
+    page = httpx.get(
+        views_server + "/views/study/coding", params={"limit": 3}, headers={"Accept": "text/html"}
+    ).text
+    assert 'rel="next"' in page
+    assert "Rows 1–3 of" in page

@@ -80,11 +80,42 @@ class Writer:
                         for c, kind, layers in o.nexts
                     ],
                     "dependencies": [
-                        {"role": role, "other": self.code(c), "kind": kind, "layers": list(ls)}
+                        {"direction": role, "other": self.code(c), "kind": kind, "layers": list(ls)}
                         for role, c, kind, ls in o.dependencies
                     ],
                 }
                 for o in d.options
+            ],
+        }
+
+    def summary(self, sm: r.CodeSummary) -> Body:
+        """What a code's page leads with (see :class:`app.read.research.CodeSummary`)."""
+        return {
+            "kind": sm.code.kind,
+            "signs": [self.sign(sg) for sg in sm.signs],
+            "option_of": [
+                {"decision": self.code(d), "names": names, "layers": list(layers)}
+                for d, names, layers in sm.option_of
+            ],
+            "decision": self.decision(sm.decision) if sm.decision is not None else None,
+            "dependencies": [
+                {"direction": role, "other": self.code(c), "kind": kind, "layers": list(ls)}
+                for role, c, kind, ls in sm.dependencies
+            ],
+            "next": [
+                {"decision": self.code(c), "kind": kind, "layers": list(layers)}
+                for c, kind, layers in sm.nexts
+            ],
+            "memos": [
+                {
+                    "iri": m.iri,
+                    "href": self.href(m.iri),
+                    "text": m.text,
+                    "source": m.source_id,
+                    "source_href": self.href(m.source),
+                    "line": m.line,
+                }
+                for m in sm.memos
             ],
         }
 
@@ -108,6 +139,7 @@ def catalogue_table(body: Body) -> tuple[list[str], list[list[object]]]:
 
 def impacts_body(w: Writer, m: r.ImpactMatrix) -> Body:
     return {
+        "total": m.total,
         "rows": [w.code(c) for c in m.rows],
         "columns": [w.code(c) for c in m.columns],
         "cells": [
@@ -148,7 +180,8 @@ def impacts_table(body: Body) -> tuple[list[str], list[list[object]]]:
 
 def coding_body(w: Writer, m: r.CodeSourceMatrix) -> Body:
     return {
-        "rows": [w.code(c) | {"sources": m.total(c.iri)} for c in m.rows],
+        "total": m.total,
+        "rows": [w.code(c) | {"sources": m.sources[c.iri]} for c in m.rows],
         "columns": [w.source(s) for s in m.columns],
         "cells": [{"code": c, "source": s, "quotes": n} for (c, s), n in sorted(m.cells.items())],
     }

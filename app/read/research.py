@@ -34,6 +34,7 @@ from app.read.tables import (
     CodeKind,
     CodeRow,
     Fact,
+    MemoRow,
     QuoteRow,
     SourceRow,
     Tables,
@@ -108,6 +109,7 @@ _CODE_LISTS = (
   mk:evidenceSource ?s }"""
 )
 _NOTATIONS = _PREFIXES + "SELECT ?c ?n WHERE { ?c skos:notation ?n }"
+_MENTIONS = _PREFIXES + "SELECT ?m ?c WHERE { ?m a mk:Memo ; mk:mentions ?c }"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class Extra:
     defined_in: dict[str, set[str]]  # code IRI -> layer IRIs whose statements define it
     code_lists: dict[str, set[str]]  # code IRI -> source IRIs whose model code list names it
     notations: dict[str, str]  # concept IRI -> its notation (impact levels, next kinds, …)
+    mentions: dict[str, list[str]]  # code IRI -> the memos naming it
 
 
 def _extra(reader: GraphReader) -> Extra:
@@ -165,7 +168,12 @@ def _extra(reader: GraphReader) -> Extra:
         for row in reader.select(_NOTATIONS)
         if isinstance(c := row.get("c"), Iri) and (n := row.get("n")) is not None
     }
-    return Extra(found, dict(defined_in), dict(code_lists), notations)
+    mentions: dict[str, list[str]] = defaultdict(list)
+    for row in reader.select(_MENTIONS):
+        memo, code = row.get("m"), row.get("c")
+        if isinstance(memo, Iri) and isinstance(code, Iri):
+            mentions[code.value].append(memo.value)
+    return Extra(found, dict(defined_in), dict(code_lists), notations, dict(mentions))
 
 
 # --- a study ---------------------------------------------------------------------------------
@@ -185,6 +193,7 @@ class Study:
     dependencies: list[Fact]
     nexts: list[NextLink]
     quotes_by_source: dict[str, list[QuoteRow]] = field(default_factory=dict)
+    memo_by_iri: dict[str, MemoRow] = field(default_factory=dict)
 
     def code(self, iri: str | None) -> CodeRow | None:
         return self.tables.code_by_iri.get(iri or "")
@@ -256,6 +265,7 @@ def _arrange(t: Tables, extra: Extra, name: str) -> Study:
         dependencies=[f for f in facts if f.type == DEPENDENCY],
         nexts=[n for n in extra.nexts if n.solution in iris or n.decision in iris],
         quotes_by_source={s.iri: t.quotes_of.get(s.iri, []) for s in sources},
+        memo_by_iri={m.iri: m for m in t.memos if m.collection == name},
     )
 
 
@@ -325,7 +335,9 @@ class OptionView:
     layers: tuple[str, ...]
     signs: list[Sign]
     nexts: list[tuple[CodeRow, str, tuple[str, ...]]]  # next decision, kind notation, layers
-    dependencies: list[tuple[str, CodeRow, str, tuple[str, ...]]]  # role, other, kind, layers
+    dependencies: list[tuple[str, CodeRow, str, tuple[str, ...]]]
+    """(direction, other end, kind, layers): "out" this depends on the other ("requires X"),
+    "in" the other depends on this ("X requires this")."""
 
 
 @dataclass(slots=True)
@@ -415,9 +427,9 @@ def _dependencies(
         dependent = fact.links.get(MK + "dependentSolution")
         required = fact.links.get(MK + "requiredSolution")
         if dependent == solution and (other := s.code(required)) is not None:
-            out.append(("requires", other, name, layer_names(fact.layers)))
+            out.append(("out", other, name, layer_names(fact.layers)))
         elif required == solution and (other := s.code(dependent)) is not None:
-            out.append(("required by", other, name, layer_names(fact.layers)))
+            out.append(("in", other, name, layer_names(fact.layers)))
     return sorted(out, key=lambda x: (x[0], _label(x[1]), x[2]))
 
 
@@ -426,66 +438,73 @@ def _dependencies(
 
 @dataclass(slots=True)
 class ImpactMatrix:
-    """Solutions × forces: each cell holds the signs of one solution on one force."""
+    """Solutions × forces: each cell holds the signs of one solution on one force.
+
+    ``rows`` is one page of ``total`` rows; ``columns`` are the forces those rows touch.
+    """
 
     rows: list[CodeRow]
     columns: list[CodeRow]
     cells: dict[tuple[str, str], list[Sign]]
-
-    def evidence(self, row: str) -> int:
-        """How many distinct sources stand behind the row's signs."""
-        return len(
-            {
-                x.iri
-                for (r, _), found in self.cells.items()
-                if r == row
-                for sg in found
-                for x in sg.sources
-            }
-        )
+    total: int
 
 
 def impact_matrix(
     s: Study,
     evidence: Evidence,
     layer: Layer,
+    *,
     kind: CodeKind | None = None,
     sort: str = "label",
+    offset: int = 0,
+    limit: int | None = None,
 ) -> ImpactMatrix:
-    """Which solutions address which forces, with signs and the sources behind each."""
+    """Which solutions address which forces, with signs and the sources behind each; rows
+    sorted by label, by how many sources stand behind them (``evidence``) or by how many
+    forces they touch (``forces``), then cut to one page."""
     cells: dict[tuple[str, str], list[Sign]] = defaultdict(list)
     rows: dict[str, CodeRow] = {}
-    columns: dict[str, CodeRow] = {}
+    behind: dict[str, set[str]] = defaultdict(set)
+    width: dict[str, set[str]] = defaultdict(set)
     for sg in signs(s, evidence, layer):
         if kind is not None and sg.solution.kind != kind:
             continue
         rows[sg.solution.iri] = sg.solution
-        columns[sg.force.iri] = sg.force
         cells[(sg.solution.iri, sg.force.iri)].append(sg)
-    for found in cells.values():
-        found.sort(key=_sign_order)
-    matrix = ImpactMatrix(
-        sorted(rows.values(), key=_label), sorted(columns.values(), key=_label), dict(cells)
-    )
+        behind[sg.solution.iri].update(x.iri for x in sg.sources)
+        width[sg.solution.iri].add(sg.force.iri)
+    ordered = sorted(rows.values(), key=_label)
     if sort == "evidence":
-        weight = {r.iri: matrix.evidence(r.iri) for r in matrix.rows}
-        matrix.rows.sort(key=lambda r: -weight[r.iri])
+        ordered.sort(key=lambda r: -len(behind[r.iri]))
     elif sort == "forces":
-        width = {r.iri: sum(1 for (x, _) in matrix.cells if x == r.iri) for r in matrix.rows}
-        matrix.rows.sort(key=lambda r: -width[r.iri])
-    return matrix
+        ordered.sort(key=lambda r: -len(width[r.iri]))
+    shown = ordered[offset : None if limit is None else offset + limit]
+    keep = {r.iri for r in shown}
+    page = {key: found for key, found in cells.items() if key[0] in keep}
+    for found in page.values():
+        found.sort(key=_sign_order)
+    columns = {f for _, f in page}
+    return ImpactMatrix(
+        shown,
+        sorted((c for c in map(s.code, columns) if c is not None), key=_label),
+        page,
+        len(ordered),
+    )
 
 
 @dataclass(slots=True)
 class CodeSourceMatrix:
-    """Codes × sources: whether a source is evidence of a code, and with how many quotes."""
+    """Codes × sources: whether a source is evidence of a code, and with how many quotes.
+
+    ``rows`` is one page of ``total`` codes; ``columns`` the sources (in review order) that
+    are evidence of at least one of them; ``sources`` per row counts all its sources.
+    """
 
     rows: list[CodeRow]
     columns: list[SourceRow]
     cells: dict[tuple[str, str], int]  # (code, source) -> evidence quotes; 0: evidence, no quote
-
-    def total(self, code: str) -> int:
-        return sum(1 for (c, _) in self.cells if c == code)
+    sources: dict[str, int]
+    total: int
 
 
 def _quote_sources(s: Study, code: str) -> dict[str, int]:
@@ -497,25 +516,38 @@ def _quote_sources(s: Study, code: str) -> dict[str, int]:
 
 
 def code_source_matrix(
-    s: Study, evidence: Evidence, kind: CodeKind | None = None, sort: str = "label"
+    s: Study,
+    evidence: Evidence,
+    *,
+    kind: CodeKind | None = None,
+    sort: str = "label",
+    offset: int = 0,
+    limit: int | None = None,
 ) -> CodeSourceMatrix:
-    """Per code of ``kind`` (all kinds by default), its evidence sources and quotes in each."""
-    rows = [c for c in s.codes if kind is None or c.kind == kind]
-    cells: dict[tuple[str, str], int] = {}
-    for c in rows:
-        quoted = _quote_sources(s, c.iri)
-        sources = (
-            s.coded_by(c.iri)
-            if evidence is Evidence.CODE
-            else set(s.tables.sources_of.get(c.iri, ()))
-        )
-        for src in sources | set(quoted):
-            cells[(c.iri, src)] = quoted.get(src, 0)
-    matrix = CodeSourceMatrix(rows, s.sources, cells)
+    """Per code of ``kind`` (all kinds by default), its evidence sources and quotes in each;
+    codes sorted by label or by how many sources (``sources``), then cut to one page."""
+    codes = [c for c in s.codes if kind is None or c.kind == kind]
+
+    def sources_of(c: CodeRow) -> set[str]:
+        if evidence is Evidence.CODE:
+            return s.coded_by(c.iri)
+        return set(s.tables.sources_of.get(c.iri, ()))
+
     if sort == "sources":
-        total = {r.iri: matrix.total(r.iri) for r in rows}
-        matrix.rows = sorted(rows, key=lambda r: (-total[r.iri], _label(r)))
-    return matrix
+        count = {c.iri: len(sources_of(c)) for c in codes}
+        codes = sorted(codes, key=lambda c: (-count[c.iri], _label(c)))
+    shown = codes[offset : None if limit is None else offset + limit]
+    cells: dict[tuple[str, str], int] = {}
+    per_row: dict[str, int] = {}
+    for c in shown:
+        quoted = _quote_sources(s, c.iri)
+        found = sources_of(c) | set(quoted)
+        per_row[c.iri] = len(found)
+        for src in found:
+            cells[(c.iri, src)] = quoted.get(src, 0)
+    used = {src for _, src in cells}
+    columns = [x for x in s.sources if x.iri in used]
+    return CodeSourceMatrix(shown, columns, cells, per_row, len(codes))
 
 
 @dataclass(slots=True)
@@ -722,3 +754,58 @@ def rank(s: Study, weights: dict[str, float], evidence: Evidence, layer: Layer) 
     touched = [r for r in out if any(o.parts for o in r.options)]
     rest = [r for r in out if not any(o.parts for o in r.options)]
     return touched + rest
+
+
+# --- what a code's page leads with -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CodeSummary:
+    """What matters about one code, before its evidence: the forces a solution affects and
+    the decisions it is an option of, the solutions affecting a force, a decision's options;
+    then the memos naming it."""
+
+    code: CodeRow
+    signs: list[Sign]  # the code's impacts (as solution), or the impacts on it (as force)
+    option_of: list[tuple[CodeRow, list[str], tuple[str, ...]]]  # decision, names, layers
+    decision: DecisionView | None
+    dependencies: list[tuple[str, CodeRow, str, tuple[str, ...]]]
+    nexts: list[tuple[CodeRow, str, tuple[str, ...]]]
+    memos: list[MemoRow]
+
+
+def summary(s: Study, iri: str, evidence: Evidence = Evidence.STATEMENT) -> CodeSummary | None:
+    """The summary of code ``iri`` over both layers, or ``None`` when it is not a code here."""
+    code = s.code(iri)
+    if code is None:
+        return None
+    if code.kind == "force":
+        found = [sg for sg in signs(s, evidence, Layer.ALL) if sg.force.iri == iri]
+        found.sort(key=lambda sg: (-sg.value, _label(sg.solution)))
+    else:
+        found = [sg for sg in signs(s, evidence, Layer.ALL) if sg.solution.iri == iri]
+        found.sort(key=_sign_order)
+    option_of: dict[str, tuple[CodeRow, list[str], set[str]]] = {}
+    for fact in s.options:
+        decision = fact.code(s.tables, "decision")
+        if fact.links.get(MK + "option") != iri or decision is None:
+            continue
+        entry = option_of.setdefault(decision.iri, (decision, [], set()))
+        name = fact.texts.get(MK + "optionName")
+        if isinstance(name, str) and name not in entry[1]:
+            entry[1].append(name)
+        entry[2].update(layer_names(fact.layers))
+    view = None
+    if code.kind == "decision":
+        view = next((d for d in decisions(s, evidence, Layer.ALL) if d.decision.iri == iri), None)
+    memos = [s.memo_by_iri[m] for m in s.extra.mentions.get(iri, ()) if m in s.memo_by_iri]
+    memos.sort(key=lambda m: (natural(m.source_id), m.position))
+    return CodeSummary(
+        code,
+        found,
+        [(d, names, tuple(sorted(ls))) for d, names, ls in option_of.values()],
+        view,
+        _dependencies(s, iri, Layer.ALL),
+        _nexts(s, iri, Layer.ALL),
+        memos,
+    )

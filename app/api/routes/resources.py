@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match
 
 from app import __version__
-from app.api import urls
+from app.api import urls, view_bodies
 from app.api.errors import error_response
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -35,7 +35,7 @@ from app.api.service import Service, ServiceDep
 from app.api.urls import absolute_origin
 from app.namespaces import ONTOLOGY_IRI, PREFIXES
 from app.rdf.formats import FORMATS, RdfFormat, graph_format
-from app.read import lookup
+from app.read import lookup, research
 from app.read import resource as d
 from app.store.write import write
 from app.terms import Iri, Literal, Triple
@@ -344,10 +344,19 @@ def _page(
 ) -> str:
     maker = d.PageMaker(description, service.base, service.path_for_iri, root)
     page = maker.page()
+    summary = None
+    code = None
     if page.has_evidence or page.is_source:
         tables = lookup.tables(service.store)  # made once per generation, as for /api
         if page.has_evidence:
             page.evidence, page.evidence_cut = d.evidence(tables, page.iri)
+        code = tables.code_by_iri.get(page.iri)
+        if code is not None:
+            found = research.summary(research.study(service.store, code.collection), page.iri)
+            if found is not None:
+                summary = view_bodies.Writer(lambda iri: maker.href(iri) if iri else None).summary(
+                    found
+                )
         if page.is_source:
             page.quotes = d.source_quotes(tables, page.iri)
             page.memos = d.source_memos(tables, page.iri)
@@ -367,9 +376,32 @@ def _page(
         describe_href=f"{root}/sparql?query={quote(query, safe='')}",
         sparql_href=root + urls.SPARQL,
         collection=_collection_of(service, page.iri, root),
+        summary=summary,
+        evidence_by_source=_by_source(page.evidence),
+        views=[
+            (label, root + urls.view(code.collection, *parts))
+            for label, parts in (
+                ("decisions", ("decisions",)),
+                ("practices × forces", ("impacts",)),
+            )
+        ]
+        if summary is not None and code is not None
+        else [],
         href=maker.href,
         prefixes=PREFIXES,
     )
+
+
+def _by_source(quotes: list[d.ShownQuote]) -> list[tuple[d.ShownQuote, list[d.ShownQuote]]]:
+    """Evidence quotes grouped by their source (kept in the order they are sorted in): a page
+    folds each source's quotes under one line."""
+    groups: list[tuple[d.ShownQuote, list[d.ShownQuote]]] = []
+    for q in quotes:
+        if groups and groups[-1][0].source == q.source:
+            groups[-1][1].append(q)
+        else:
+            groups.append((q, [q]))
+    return groups
 
 
 def _collection_of(service: Service, iri: str, root: str) -> dict[str, str] | None:

@@ -51,6 +51,8 @@ LayerParam = Annotated[
     r.Layer, Query(description="notes, model, or all: which layer's statements are shown.")
 ]
 KindParam = Annotated[CodeKind | None, Query(description="Only codes of this kind.")]
+RowsParam = Annotated[int, Query(ge=1, le=100_000, description="Rows on one page.")]
+OffsetParam = Annotated[int, Query(ge=0, description="Rows skipped before the page.")]
 Ext = Annotated[str | None, Query(include_in_schema=False)]
 
 VIEWS = [
@@ -150,6 +152,8 @@ def _answer(
         headers["Content-Disposition"] = f'inline; filename="{name}"'
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
     query = _query(request)
+    if "total" in body and "offset" in body:
+        extra["pager"] = _pager(request, here, body["offset"], body["limit"], body["total"])
     twins = {"JSON": f"{here}.json{query}"}
     if table is not None:
         twins["CSV"] = f"{here}.csv{query}"
@@ -169,6 +173,22 @@ def _answer(
         **extra,
     )
     return HTMLResponse(page, headers=headers)
+
+
+def _pager(request: Request, here: str, offset: int, limit: int, total: int) -> dict[str, Any]:
+    """The rows a page shows and the links to the pages beside it."""
+
+    def at(start: int) -> str:
+        params = dict(request.query_params) | {"offset": str(start), "limit": str(limit)}
+        return f"{here}?{urlencode(params)}"
+
+    return {
+        "first": offset + 1 if total else 0,
+        "last": min(offset + limit, total),
+        "total": total,
+        "previous": at(max(offset - limit, 0)) if offset > 0 else None,
+        "next": at(offset + limit) if offset + limit < total else None,
+    }
 
 
 def _view_path(collection: str, name: str) -> str:
@@ -433,17 +453,21 @@ async def impacts(
             pattern="^(label|evidence|forces)$", description="Rows by label, evidence or forces."
         ),
     ] = "label",
+    limit: RowsParam = 100,
+    offset: OffsetParam = 0,
     ext: Ext = None,
 ) -> Response:
     form = _form(request, ext)
     s = await _study(service, collection)
-    m = r.impact_matrix(s, evidence, layer, kind, sort)
+    m = r.impact_matrix(s, evidence, layer, kind=kind, sort=sort, offset=offset, limit=limit)
     body = {
         "collection": s.name,
         "evidence": evidence.value,
         "layer": layer.value,
         "kind": kind,
         "sort": sort,
+        "offset": offset,
+        "limit": limit,
     } | vb.impacts_body(_writer(service), m)
     return _answer(
         request,
@@ -470,12 +494,21 @@ async def coding(
     sort: Annotated[
         str, Query(pattern="^(label|sources)$", description="Rows by label or by sources.")
     ] = "label",
+    limit: RowsParam = 100,
+    offset: OffsetParam = 0,
     ext: Ext = None,
 ) -> Response:
     form = _form(request, ext)
     s = await _study(service, collection)
-    m = r.code_source_matrix(s, evidence, kind, sort)
-    body = {"collection": s.name, "evidence": evidence.value, "kind": kind, "sort": sort}
+    m = r.code_source_matrix(s, evidence, kind=kind, sort=sort, offset=offset, limit=limit)
+    body = {
+        "collection": s.name,
+        "evidence": evidence.value,
+        "kind": kind,
+        "sort": sort,
+        "offset": offset,
+        "limit": limit,
+    }
     body |= vb.coding_body(_writer(service), m)
     return _answer(
         request,
