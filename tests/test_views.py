@@ -13,6 +13,7 @@ import time
 import zipfile
 from collections import defaultdict
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -452,9 +453,7 @@ def test_matrices_page_their_rows(views_server: str) -> None:
     first = view(views_server, "/views/study/impacts", limit=4)
     second = view(views_server, "/views/study/impacts", limit=4, offset=4)
     assert first["total"] == second["total"] == whole["total"] == len(whole["rows"])
-    assert [r["id"] for r in first["rows"] + second["rows"]] == [
-        r["id"] for r in whole["rows"][:8]
-    ]
+    assert [r["id"] for r in first["rows"] + second["rows"]] == [r["id"] for r in whole["rows"][:8]]
     shown = {r["iri"] for r in first["rows"]}
     assert all(c["row"] in shown for c in first["cells"])
     page = httpx.get(
@@ -462,3 +461,23 @@ def test_matrices_page_their_rows(views_server: str) -> None:
     ).text
     assert 'rel="next"' in page
     assert "Rows 1–3 of" in page
+
+
+def test_the_overview_links_the_regenerated_artefacts(views_server: str) -> None:
+    """The study's artefacts, served from the graph, are what ``meshkg export`` writes (the
+    fixture's hand-derived files)."""
+    body = view(views_server, "/views/study")
+    names = {a["name"]: a["href"] for a in body["exports"]["artefacts"]}
+    assert {"catalogue.md", "force_table.tex", "plantuml/decisions.puml"} <= set(names)
+    expected = Path(__file__).parent / "fixtures" / "models" / "expected"
+    for name in (
+        "catalogue.md",
+        "force_table.tex",
+        "overview_table.tex",
+        "plantuml/decisions.puml",
+    ):
+        served = httpx.get(views_server + names[name])
+        assert served.status_code == 200
+        assert served.content == (expected / name).read_bytes(), name
+    missing = httpx.get(views_server + "/views/study/artefacts/nothing.tex")
+    assert missing.status_code == 404

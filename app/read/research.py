@@ -28,6 +28,7 @@ from itertools import combinations
 from app.namespaces import sparql_prologue
 from app.order import natural
 from app.read import lookup
+from app.read.drift import Drift, drift
 from app.read.tables import (
     KINDS,
     MK,
@@ -194,6 +195,7 @@ class Study:
     nexts: list[NextLink]
     quotes_by_source: dict[str, list[QuoteRow]] = field(default_factory=dict)
     memo_by_iri: dict[str, MemoRow] = field(default_factory=dict)
+    drift: Drift | None = None  # the layers' differences, made on first use (see differences)
 
     def code(self, iri: str | None) -> CodeRow | None:
         return self.tables.code_by_iri.get(iri or "")
@@ -809,3 +811,10 @@ def summary(s: Study, iri: str, evidence: Evidence = Evidence.STATEMENT) -> Code
         _nexts(s, iri, Layer.ALL),
         memos,
     )
+
+
+def differences(reader: GraphReader, s: Study, graph: str) -> Drift:
+    """What the study's notes and its model state differently, read once per snapshot."""
+    if s.drift is None:
+        s.drift = drift(reader, graph, s.name)
+    return s.drift

@@ -13,6 +13,7 @@ import csv
 import inspect
 import io
 import math
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -30,11 +31,12 @@ from app.api.negotiation import choose
 from app.api.pages import render
 from app.api.routes.api.answer import known_collection
 from app.api.service import Service, ServiceDep
+from app.export.files import artefacts
 from app.export.qdpx import qdpx
+from app.export.study import Evidence, read_study
 from app.iris import segment
 from app.read import lookup
 from app.read import research as r
-from app.read.drift import drift
 from app.read.tables import CodeKind, CodeRow
 
 router = APIRouter(tags=["research views"])
@@ -240,7 +242,7 @@ async def overview(
             str(f["code"]), {"code": f["code"], "level": f["level"], "findings": []}
         )
         group["findings"].append(f)
-    differences = await run_in_threadpool(drift, service.store, info.graph, s.name)
+    differences = await run_in_threadpool(r.differences, service.store, s, info.graph)
     summary = differences.summary()
     body = {
         "collection": s.name,
@@ -271,6 +273,10 @@ async def overview(
         "exports": {
             "qdpx": path(s.name, "export.qdpx"),
             "dumps": f"/dumps/{segment(s.name)}.ttl",
+            "artefacts": [
+                {"name": n, "href": path(s.name, "artefacts", *n.split("/"))}
+                for n in await run_in_threadpool(_study_artefacts, service, s.name, "code")
+            ],
         },
     }
     return _answer(
@@ -753,6 +759,51 @@ async def codebook(
         here=path(s.name, "codes"),
         table=vb.codes_table,
     )
+
+
+_artefacts: weakref.WeakKeyDictionary[object, dict[tuple[str, str], dict[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+ARTEFACT_TYPES = {
+    ".md": "text/markdown; charset=utf-8",
+    ".tex": "application/x-tex; charset=utf-8",
+    ".puml": "text/plain; charset=utf-8",
+}
+
+
+def _study_artefacts(service: Service, name: str, evidence: str) -> dict[str, str]:
+    """The study's artefacts as ``meshkg export`` writes them, made once per snapshot."""
+    kept = _artefacts.setdefault(service.store, {})
+    found = kept.get((name, evidence))
+    if found is None:
+        info = next(c for c in service.store.info.collections if c.name == name)
+        study = read_study(service.store, info.graph, Evidence(evidence))
+        found = kept[(name, evidence)] = (
+            artefacts(study, info.title or name) if study.elements else {}
+        )
+    return found
+
+
+@router.get(
+    "/views/{collection}/artefacts/{name:path}",
+    summary="A study artefact regenerated from the graph (catalogue, LaTeX tables, PlantUML)",
+)
+async def artefact(
+    service: ServiceDep,
+    collection: str,
+    name: str,
+    evidence: Annotated[
+        str, Query(pattern="^(code|statement)$", description="code: the model's code lists.")
+    ] = "code",
+) -> Response:
+    """What ``meshkg export`` writes for a study with a consolidated model, one file each."""
+    coll = known_collection(service, collection)
+    found = await run_in_threadpool(_study_artefacts, service, coll, evidence)
+    text = found.get(name)
+    if text is None:
+        raise NotFound(f"no artefact {name!r} for {coll}" + ("" if found else " (it has no model)"))
+    media = next((m for ext, m in ARTEFACT_TYPES.items() if name.endswith(ext)), "text/plain")
+    return Response(text.encode("utf-8"), media_type=media)
 
 
 @router.get("/views/{collection}/export.qdpx", summary="The study as a REFI-QDA project")
