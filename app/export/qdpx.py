@@ -106,7 +106,9 @@ _MEMOS = (
     ?memo a mk:Memo ; dcterms:isPartOf ?source ; oa:bodyValue ?text ; mk:line ?line }"""
 )
 
-_DERIVED = uuid.uuid5(uuid.NAMESPACE_URL, MK + "qdpx")
+_SELF = "https://w3id.org/meshkg/qdpx"
+"""The exporter's own name, under which GUIDs of things without an IRI are made."""
+_DERIVED = uuid.uuid5(uuid.NAMESPACE_URL, _SELF)
 """The namespace of GUIDs derived from an IRI and something else (an IRI never holds a line
 feed, so ``iri + "\\n" + part`` names one thing only)."""
 
@@ -259,7 +261,7 @@ def _project(
     for row in reader.select(_CODINGS, graphs=[graph]):
         coded[_text(row, "quote")].add(_text(row, "code"))
 
-    user = guid(MK + "qdpx-user")
+    user = guid(_SELF + "#user")
     root = ET.Element(
         "Project",
         {
