@@ -115,6 +115,10 @@ def test_overview_lists_the_findings_with_file_and_line(views_server: str) -> No
     undefined = groups["undefined-reference"]["findings"]
     assert next((f["file"].rsplit("/", 1)[-1], f["line"]) for f in undefined)[0] == "s_4.md"
     assert all(f["line"] for f in undefined)
+    # each finding links to its file's page, at its line; the crawl follows those links
+    s4 = next(f for f in undefined if f["file"].endswith("s_4.md"))
+    assert s4["href"] == f"/meshkg/id/study/file/s_4.md#L{s4['line']}"
+    assert httpx.get(views_server + s4["href"].split("#")[0]).status_code == 200
     levels = [g["level"] for g in body["findings"]["groups"]]
     order = {"violation": 0, "warning": 1, "info": 2}
     assert levels == sorted(levels, key=order.__getitem__)  # the worst first

@@ -15,6 +15,7 @@ import io
 import math
 import weakref
 from collections.abc import Awaitable, Callable
+from pathlib import PurePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ from app.api.service import Service, ServiceDep
 from app.export.files import artefacts
 from app.export.qdpx import qdpx
 from app.export.study import Evidence, read_study
-from app.iris import segment
+from app.iris import Minter, segment
 from app.read import lookup
 from app.read import research as r
 from app.read.tables import CodeKind, CodeRow
@@ -235,7 +236,10 @@ async def overview(
     info = next(c for c in service.store.info.collections if c.name == s.name)
     generations: Generations = request.app.state.generations
     found = generations.findings()
-    mine = [f for f in found.items if _in_collection(f, s)]
+    minter = Minter(service.base, s.name, str)
+    mine = [
+        f | {"href": _finding_href(service, minter, f)} for f in found.items if _in_collection(f, s)
+    ]
     groups: dict[str, dict[str, Any]] = {}
     for f in mine:
         group = groups.setdefault(
@@ -290,6 +294,16 @@ async def overview(
         here=path(s.name),
         refresh=found.state == "checking",
     )
+
+
+def _finding_href(service: Service, minter: Minter[str], finding: dict[str, object]) -> str | None:
+    """The page of the finding's file, at its line (the seed file's page anchors its lines)."""
+    file = finding.get("file")
+    if not isinstance(file, str) or not file:
+        return None
+    page = service.path_for_iri(minter.file(PurePath(file.replace("\\", "/")).name))
+    line = finding.get("line")
+    return None if page is None else page + (f"#L{line}" if isinstance(line, int) else "")
 
 
 _LEVELS = {"violation": 0, "warning": 1, "info": 2}
