@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import signal
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -269,13 +271,21 @@ class Generations:
         return Findings("checking", key)
 
     async def _check(self, key: str) -> None:
+        """Check the notes in a process of its own: validating is pure Python, and in a thread
+        it would hold the interpreter lock against every request for as long as it runs."""
+        assert self.seeds is not None
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter, not a fork
         try:
-            report = await asyncio.to_thread(self.rebuilder().check)
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                items = await loop.run_in_executor(
+                    pool, check_notes, list(self.seeds), self._settings
+                )
         except Exception as err:  # shown on the overview; the service serves on
             log.exception("checking the notes failed")
             self._findings[key] = Findings("failed", key, error=f"{type(err).__name__}: {err}")
             return
-        self._findings[key] = Findings("ready", key, _finding_items(report))
+        self._findings[key] = Findings("ready", key, items)
 
     async def _prepare(self, rebuilt: Rebuilt) -> Service:
         """The next generation, ready to answer everything before anyone sees it."""
@@ -320,6 +330,13 @@ class Generations:
             return frozenset()
         found, _ = discover(self.seeds)
         return frozenset(_stats(seed.path for coll in found for seed in coll.files))
+
+
+def check_notes(seeds: list[Path], settings: Settings) -> tuple[dict[str, object], ...]:
+    """The findings of the notes under ``seeds`` (run in a child process)."""
+    from app.rebuild import Rebuilder
+
+    return _finding_items(Rebuilder(seeds, settings, None).check())
 
 
 def _finding_items(report: Report) -> tuple[dict[str, object], ...]:

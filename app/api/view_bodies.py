@@ -211,10 +211,16 @@ def co_table(body: Body) -> tuple[list[str], list[list[object]]]:
     return ["code", "other code", body["scope"] + "s"], rows
 
 
-def analytics_body(w: Writer, a: r.Analytics) -> Body:
+def analytics_body(w: Writer, a: r.Analytics, limit: int) -> Body:
+    """The ``limit`` most grounded codes and the first ``limit`` single-source ones, with how
+    many there are; saturation for every source."""
     return {
-        "frequency": [w.code(c) | {"sources": n} for c, n in a.frequency],
-        "single_source": [{"code": w.code(c), "source": w.source(s)} for c, s in a.single_source],
+        "codes": len(a.frequency),
+        "frequency": [w.code(c) | {"sources": n} for c, n in a.frequency[:limit]],
+        "single_sources": len(a.single_source),
+        "single_source": [
+            {"code": w.code(c), "source": w.source(s)} for c, s in a.single_source[:limit]
+        ],
         "saturation": [
             {"source": w.source(s), "new": [w.code(c) for c in new], "total": total}
             for s, new, total in a.saturation

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import combinations
+from typing import Any
 
 from app.namespaces import sparql_prologue
 from app.order import natural
@@ -196,6 +197,9 @@ class Study:
     quotes_by_source: dict[str, list[QuoteRow]] = field(default_factory=dict)
     memo_by_iri: dict[str, MemoRow] = field(default_factory=dict)
     drift: Drift | None = None  # the layers' differences, made on first use (see differences)
+    made: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    """Signs and decision views by evidence and layer: made once per snapshot, as the rows
+    they come from never change; what a request asks beyond them is a pass over these."""
 
     def code(self, iri: str | None) -> CodeRow | None:
         return self.tables.code_by_iri.get(iri or "")
@@ -296,7 +300,16 @@ class Sign:
 
 
 def signs(s: Study, evidence: Evidence, layer: Layer) -> list[Sign]:
-    """Every impact of the study in ``layer``, with its sources by ``evidence``."""
+    """Every impact of the study in ``layer``, with its sources by ``evidence`` (never change
+    the list: it is kept for the next request)."""
+    key = ("signs", evidence, layer)
+    found: list[Sign] | None = s.made.get(key)
+    if found is None:
+        found = s.made[key] = _signs(s, evidence, layer)
+    return found
+
+
+def _signs(s: Study, evidence: Evidence, layer: Layer) -> list[Sign]:
     out = []
     for fact in s.impacts:
         if not in_layer(fact.layers, layer):
@@ -356,7 +369,16 @@ class DecisionView:
 
 
 def decisions(s: Study, evidence: Evidence, layer: Layer) -> list[DecisionView]:
-    """Each decision with its options, their signs, next decisions and dependencies."""
+    """Each decision with its options, their signs, next decisions and dependencies (kept, as
+    :func:`signs` is)."""
+    key = ("decisions", evidence, layer)
+    found: list[DecisionView] | None = s.made.get(key)
+    if found is None:
+        found = s.made[key] = _decisions(s, evidence, layer)
+    return found
+
+
+def _decisions(s: Study, evidence: Evidence, layer: Layer) -> list[DecisionView]:
     by_solution: dict[str, list[Sign]] = defaultdict(list)
     for sg in signs(s, evidence, layer):
         by_solution[sg.solution.iri].append(sg)
@@ -536,7 +558,11 @@ def code_source_matrix(
         return set(s.tables.sources_of.get(c.iri, ()))
 
     if sort == "sources":
-        count = {c.iri: len(sources_of(c)) for c in codes}
+        count: dict[str, int] | None = s.made.get(("sources per code", evidence))
+        if count is None:
+            count = s.made[("sources per code", evidence)] = {
+                c.iri: len(sources_of(c)) for c in s.codes
+            }
         codes = sorted(codes, key=lambda c: (-count[c.iri], _label(c)))
     shown = codes[offset : None if limit is None else offset + limit]
     cells: dict[tuple[str, str], int] = {}
@@ -641,7 +667,14 @@ class Analytics:
 
 def analytics(s: Study, kind: CodeKind | None = None) -> Analytics:
     """Groundedness (sources per code), codes resting on one source, and saturation: the codes
-    each source adds, in review order."""
+    each source adds, in review order (kept, as :func:`signs` is)."""
+    found: Analytics | None = s.made.get(("analytics", kind))
+    if found is None:
+        found = s.made[("analytics", kind)] = _analytics(s, kind)
+    return found
+
+
+def _analytics(s: Study, kind: CodeKind | None) -> Analytics:
     t = s.tables
     codes = [c for c in s.codes if kind is None or c.kind == kind]
     frequency = sorted(

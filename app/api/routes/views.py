@@ -332,18 +332,24 @@ async def catalogue(
     *,
     evidence: EvidenceParam = r.Evidence.STATEMENT,
     layer: LayerParam = r.Layer.ALL,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="Decisions on one page.")] = 50,
+    offset: OffsetParam = 0,
     ext: Ext = None,
 ) -> Response:
     form = _form(request, ext)
     s = await _study(service, collection)
     w = _writer(service)
-    views = r.decisions(s, evidence, layer)
+    views = await run_in_threadpool(r.decisions, s, evidence, layer)
     body = {
         "collection": s.name,
         "evidence": evidence.value,
         "layer": layer.value,
+        "offset": offset,
+        "limit": limit,
+        "total": len(views),
         "decisions": [
-            w.decision(d) | {"page": path(s.name, "decisions", d.decision.ident)} for d in views
+            w.decision(d) | {"page": path(s.name, "decisions", d.decision.ident)}
+            for d in views[offset : offset + limit]
         ],
     }
     return _answer(
@@ -645,17 +651,27 @@ async def quotes(
 
 @_twins("/views/{collection}/analytics", "Groundedness, single-source codes, saturation")
 async def analytics(
-    request: Request, service: ServiceDep, collection: str, kind: KindParam = None, ext: Ext = None
+    request: Request,
+    service: ServiceDep,
+    collection: str,
+    *,
+    kind: KindParam = None,
+    limit: Annotated[
+        int, Query(ge=1, le=100_000, description="Codes listed by frequency and single source.")
+    ] = 200,
+    ext: Ext = None,
 ) -> Response:
     form = _form(request, ext)
     s = await _study(service, collection)
-    a = r.analytics(s, kind)
-    body = {"collection": s.name, "kind": kind} | vb.analytics_body(_writer(service), a)
+    a = await run_in_threadpool(r.analytics, s, kind)
     w = _writer(service)
+    body = {"collection": s.name, "kind": kind, "limit": limit}
+    body |= vb.analytics_body(w, a, limit)
+    by_id = {x.id: x.iri for x in s.sources}
     saturation = charts.saturation_chart(
         [(src.id, len(new), total) for src, new, total in a.saturation],
         "New codes per source, in review order",
-        lambda label: w.href(next((x.iri for x in s.sources if x.id == label), None)),
+        lambda label: w.href(by_id.get(label)),
     )
     frequency = charts.bar_chart(
         [(c.label or c.ident, n, w.href(c.iri)) for c, n in a.frequency[:40]],
@@ -737,30 +753,41 @@ async def guidance(
 
 @_twins("/views/{collection}/codes", "The codebook, kind by kind")
 async def codebook(
-    request: Request, service: ServiceDep, collection: str, kind: KindParam = None, ext: Ext = None
+    request: Request,
+    service: ServiceDep,
+    collection: str,
+    *,
+    kind: KindParam = None,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="Codes on one page.")] = 1000,
+    offset: OffsetParam = 0,
+    ext: Ext = None,
 ) -> Response:
     form = _form(request, ext)
     s = await _study(service, collection)
     w = _writer(service)
-    groups = []
-    for k in ("decision", "practice", "pattern", "force", "unresolved"):
-        if kind is not None and k != kind:
-            continue
-        rows = [
-            w.code(c)
-            | {
-                "layers": list(s.layers_of(c.iri)),
-                "sources": len(s.tables.sources_of.get(c.iri, ())),
-            }
-            for c in s.codes
-            if c.kind == k
-        ]
-        groups.append({"kind": k, "codes": rows})
+    order = ("decision", "practice", "pattern", "force", "unresolved")
+    codes = sorted(
+        (c for c in s.codes if kind is None or c.kind == kind),
+        key=lambda c: order.index(c.kind),  # stable: by label within a kind
+    )
+    shown = [
+        w.code(c)
+        | {"layers": list(s.layers_of(c.iri)), "sources": len(s.tables.sources_of.get(c.iri, ()))}
+        for c in codes[offset : offset + limit]
+    ]
+    groups = [
+        {"kind": k, "codes": [c for c in shown if c["kind"] == k]}
+        for k in order
+        if kind is None or k == kind
+    ]
     body = {
         "collection": s.name,
         "kind": kind,
+        "offset": offset,
+        "limit": limit,
+        "total": len(codes),
         "groups": groups,
-        "codes": [c for g in groups for c in g["codes"]],
+        "codes": shown,
     }
     return _answer(
         request,
