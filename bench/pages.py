@@ -37,8 +37,12 @@ HTML = {"Accept": "text/html"}
 def _views(client: httpx.Client, base: str) -> list[tuple[str, str, dict[str, object]]]:
     """The views asked, with parameters read from the collection itself."""
     view = f"{base}/views/{COLLECTION}"
-    codes = client.get(f"{view}/codes.json", timeout=600).json()["groups"]
-    by_kind = {g["kind"]: g["codes"] for g in codes}
+    by_kind = {
+        kind: client.get(
+            f"{view}/codes.json", params={"kind": kind, "limit": 100_000}, timeout=600
+        ).json()["codes"]
+        for kind in ("decision", "force", "practice")
+    }
     decision = by_kind["decision"][0]["id"]
     forces = sorted(by_kind["force"], key=lambda c: -c["sources"])[:2]
     practice = sorted(by_kind["practice"], key=lambda c: -c["sources"])[0]

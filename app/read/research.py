@@ -201,6 +201,17 @@ class Study:
     """Signs and decision views by evidence and layer: made once per snapshot, as the rows
     they come from never change; what a request asks beyond them is a pass over these."""
 
+    @property
+    def has_model(self) -> bool:
+        """Whether a consolidated model defines any of the study's codes (its model layer)."""
+        found: bool | None = self.made.get(("has model",))
+        if found is None:
+            defined = self.extra.defined_in
+            found = self.made[("has model",)] = any(
+                MODEL_LAYER in defined.get(c.iri, ()) for c in self.codes
+            )
+        return found
+
     def code(self, iri: str | None) -> CodeRow | None:
         return self.tables.code_by_iri.get(iri or "")
 
@@ -411,17 +422,11 @@ def _decisions(s: Study, evidence: Evidence, layer: Layer) -> list[DecisionView]
                 for layers in (o.layers, *(sg.layers for sg in o.signs))
                 if len(layers) == 1
             )
-            if _two_layers(s)
+            if s.has_model
             else 0
         )
         out.append(DecisionView(decision, s.layers_of(decision.iri), ordered, differences))
     return out
-
-
-def _two_layers(s: Study) -> bool:
-    return any(MODEL_LAYER in x for x in s.extra.defined_in.values()) and any(
-        NOTES_LAYER in x for x in s.extra.defined_in.values()
-    )
 
 
 def _sign_order(sg: Sign) -> tuple[object, ...]:

@@ -246,8 +246,15 @@ async def overview(
             str(f["code"]), {"code": f["code"], "level": f["level"], "findings": []}
         )
         group["findings"].append(f)
-    differences = await run_in_threadpool(r.differences, service.store, s, info.graph)
-    summary = differences.summary()
+    has_model = s.has_model
+    summary = (
+        (await run_in_threadpool(r.differences, service.store, s, info.graph)).summary()
+        if has_model
+        else {}
+    )
+    studied = (
+        await run_in_threadpool(_study_artefacts, service, s.name, "code") if has_model else {}
+    )
     body = {
         "collection": s.name,
         "title": info.title or s.name,
@@ -268,8 +275,7 @@ async def overview(
             ),
         },
         "drift": {
-            "has_model": r.MODEL_LAYER in {x for v in s.extra.defined_in.values() for x in v}
-            and any(c for c in s.codes if "model" in s.layers_of(c.iri)),
+            "has_model": has_model,
             "counts": summary,
             "total": sum(sum(v.values()) for v in summary.values()),
             "href": f"/api/collections/{segment(s.name)}/drift",
@@ -278,8 +284,7 @@ async def overview(
             "qdpx": path(s.name, "export.qdpx"),
             "dumps": f"/dumps/{segment(s.name)}.ttl",
             "artefacts": [
-                {"name": n, "href": path(s.name, "artefacts", *n.split("/"))}
-                for n in await run_in_threadpool(_study_artefacts, service, s.name, "code")
+                {"name": n, "href": path(s.name, "artefacts", *n.split("/"))} for n in studied
             ],
         },
     }
