@@ -44,19 +44,16 @@ import stat
 import struct
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import TypeVar
 
 import pyoxigraph as ox
 
-from app.rdf.formats import graph_format
 from app.sparql import results
 from app.sparql.isolation import IsolationUnavailable, available, isolate
 from app.sparql.plan import per_row_optionals
 from app.store.query import (
-    Cut,
     QueryRequest,
     QueryResult,
     QueryTimeout,
@@ -97,33 +94,10 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
         options["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs]
     if req.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
-    cut: Cut | None = None
     try:
-        answer = _query(store, req.text, options)
-        if isinstance(answer, ox.QueryBoolean):
-            return QueryResult(200, results.boolean(bool(answer), req.media_type), req.media_type)
-        if isinstance(answer, ox.QuerySolutions):
-            variables = [v.value for v in answer.variables]
-            rows: list[tuple[results.OxTerm, ...]] = []
-            cut = _gather((tuple(s) for s in answer), rows, req, _row_size)
-            body = results.solutions(variables, rows, req.media_type, cut)
-            return QueryResult(200, body, req.media_type, cut, len(rows))
-        triples: list[ox.Triple] = []
-        cut = _gather(answer, triples, req, _triple_size)
-        fmt = graph_format(req.media_type)
-        return QueryResult(200, results.graph(triples, fmt, cut), req.media_type, cut, len(triples))
+        return results.answer(_query(store, req.text, options), req)
     except SyntaxError as err:
         return QueryResult(400, code="syntax", message=f"the query does not parse: {err}")
-    except results.CannotCut:
-        over = f"{cut.limit} {cut.unit}" if cut is not None else "the limit"
-        return QueryResult(
-            422,
-            code="result-too-large",
-            message=(
-                f"the result has more than {over} and {req.media_type} cannot say it was "
-                "cut; add a LIMIT, or ask for JSON, XML or Turtle, which mark a cut result"
-            ),
-        )
     except MemoryError:
         return QueryResult(503, code="memory-limit")
     except (OSError, RuntimeError, ValueError, TypeError) as err:
@@ -131,39 +105,6 @@ def execute(store: ox.Store, req: QueryRequest) -> QueryResult:
             return QueryResult(503, code="store-unavailable", message="the store could not be read")
         # Oxigraph's evaluation errors may quote what a remote answered; none is passed on
         return QueryResult(400, code="evaluation", message="the query could not be evaluated")
-
-
-T = TypeVar("T")
-
-
-def _gather(
-    items: Iterable[T], into: list[T], req: QueryRequest, size_of: Callable[[T], int]
-) -> Cut | None:
-    """Take items while both limits allow; the cut that applied, if one did."""
-    budget = req.answer_bytes
-    size = 0
-    for item in items:
-        if len(into) == req.limit:
-            return Cut(req.limit, "rows")
-        size += size_of(item)
-        if size > budget:
-            return Cut(budget, "bytes")
-        into.append(item)
-    return None
-
-
-def _term_size(term: object) -> int:
-    """At least what a term adds to any serialisation of the answer."""
-    value = getattr(term, "value", None)
-    return _TERM_OVERHEAD + (len(value) if isinstance(value, str) else len(str(term)))
-
-
-def _row_size(row: tuple[results.OxTerm, ...]) -> int:
-    return sum(_term_size(t) for t in row if t is not None)
-
-
-def _triple_size(triple: ox.Triple) -> int:
-    return _term_size(triple.subject) + _term_size(triple.predicate) + _term_size(triple.object)
 
 
 def _query(

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 import pyoxigraph as ox
 
-from app.rdf.formats import BY_MEDIA_TYPE, RdfFormat
-from app.store.query import Cut
+from app.rdf.formats import BY_MEDIA_TYPE, RdfFormat, graph_format
+from app.store.query import Cut, QueryRequest, QueryResult
 from app.store.write import serialize
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -173,3 +174,70 @@ def _csv_term(term: OxTerm) -> str:
 
 def _turtle_term(term: OxTerm) -> str:
     return "" if term is None else str(term)
+
+
+# --- an answer, within the request's limits ---------------------------------------------------
+
+_TERM_OVERHEAD = 24  # what a term adds to an answer besides its value, at least
+T = TypeVar("T")
+
+
+def answer(
+    found: ox.QuerySolutions | ox.QueryBoolean | Iterable[ox.Triple], req: QueryRequest
+) -> QueryResult:
+    """An engine's answer written in the media type asked, cut at the row and size limits:
+    the same for every store (an embedded worker, or a remote server's parsed answer)."""
+    cut: Cut | None = None
+    try:
+        if isinstance(found, ox.QueryBoolean):
+            return QueryResult(200, boolean(bool(found), req.media_type), req.media_type)
+        if isinstance(found, ox.QuerySolutions):
+            variables = [v.value for v in found.variables]
+            rows: list[tuple[OxTerm, ...]] = []
+            cut = gather((tuple(s) for s in found), rows, req, row_size)
+            body = solutions(variables, rows, req.media_type, cut)
+            return QueryResult(200, body, req.media_type, cut, len(rows))
+        triples: list[ox.Triple] = []
+        cut = gather(found, triples, req, triple_size)
+        fmt = graph_format(req.media_type)
+        return QueryResult(200, graph(triples, fmt, cut), req.media_type, cut, len(triples))
+    except CannotCut:
+        over = f"{cut.limit} {cut.unit}" if cut is not None else "the limit"
+        return QueryResult(
+            422,
+            code="result-too-large",
+            message=(
+                f"the result has more than {over} and {req.media_type} cannot say it was "
+                "cut; add a LIMIT, or ask for JSON, XML or Turtle, which mark a cut result"
+            ),
+        )
+
+
+def gather(
+    items: Iterable[T], into: list[T], req: QueryRequest, size_of: Callable[[T], int]
+) -> Cut | None:
+    """Take items while both limits allow; the cut that applied, if one did."""
+    budget = req.answer_bytes
+    size = 0
+    for item in items:
+        if len(into) == req.limit:
+            return Cut(req.limit, "rows")
+        size += size_of(item)
+        if size > budget:
+            return Cut(budget, "bytes")
+        into.append(item)
+    return None
+
+
+def _term_size(term: object) -> int:
+    """At least what a term adds to any serialisation of the answer."""
+    value = getattr(term, "value", None)
+    return _TERM_OVERHEAD + (len(value) if isinstance(value, str) else len(str(term)))
+
+
+def row_size(row: tuple[OxTerm, ...]) -> int:
+    return sum(_term_size(t) for t in row if t is not None)
+
+
+def triple_size(triple: ox.Triple) -> int:
+    return _term_size(triple.subject) + _term_size(triple.predicate) + _term_size(triple.object)

@@ -1,0 +1,182 @@
+"""A SPARQL 1.1 Protocol and Graph Store Protocol client: how the service talks to a server.
+
+The remote store (:mod:`app.store.remote`) and the remote query runner
+(:mod:`app.sparql.remote`) go through this one client, which owns the endpoints, the
+credentials, the time-outs and the one error a caller has to know: :class:`RemoteUnavailable`
+(the server cannot be reached, or answers 5xx). Queries are sent as form POSTs (every server
+answers those; some never answer a direct ``application/sparql-query`` POST), with the dataset
+as ``default-graph-uri`` / ``named-graph-uri`` parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from app import terms
+
+JSON_RESULTS = "application/sparql-results+json"
+NTRIPLES = "application/n-triples"
+
+
+class RemoteUnavailable(Exception):
+    """The server cannot be reached, timed out, or answered with a server error."""
+
+
+class RemoteRefused(Exception):
+    """The server refused a request (4xx): a request this service wrote wrongly."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where a server answers queries, updates and the graph store protocol.
+
+    ``from_base`` reads the layout of Oxigraph's server (``/query``, ``/update``, ``/store``),
+    which Fuseki's ``/{dataset}/query`` etc. share; other servers give each URL.
+    """
+
+    query: str
+    update: str
+    store: str
+    user: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_base(
+        cls, base: str, user: str | None = None, password: str | None = None
+    ) -> Endpoints:
+        base = base.rstrip("/")
+        return cls(f"{base}/query", f"{base}/update", f"{base}/store", user, password)
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.query)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+class SparqlClient:
+    """One HTTP connection pool to one server, with a time-out for every request."""
+
+    def __init__(self, endpoints: Endpoints, timeout: float = 30.0) -> None:
+        self.endpoints = endpoints
+        self.timeout = timeout
+        auth = (
+            httpx.BasicAuth(endpoints.user, endpoints.password or "")
+            if endpoints.user is not None
+            else None
+        )
+        # the service never follows a redirect to elsewhere, nor reads proxy settings
+        self._http = httpx.Client(
+            timeout=timeout, auth=auth, follow_redirects=False, trust_env=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- queries --------------------------------------------------------------------------
+
+    def _form(
+        self, query: str, default: Sequence[str] | None, named: Sequence[str] | None
+    ) -> list[tuple[str, str]]:
+        form = [("query", query)]
+        form += [("default-graph-uri", g) for g in default or ()]
+        form += [("named-graph-uri", g) for g in named or ()]
+        return form
+
+    def select(
+        self,
+        query: str,
+        default: Sequence[str] | None = None,
+        named: Sequence[str] | None = None,
+    ) -> Iterator[terms.Row]:
+        """The rows of a SELECT, as plain terms."""
+        answer = self._post(self.endpoints.query, self._form(query, default, named), JSON_RESULTS)
+        data = answer.json()
+        for binding in data.get("results", {}).get("bindings", []):
+            yield {name: _term(value) for name, value in binding.items()}
+
+    def ask(self, query: str) -> bool:
+        answer = self._post(self.endpoints.query, self._form(query, None, None), JSON_RESULTS)
+        return bool(answer.json().get("boolean"))
+
+    def stream(
+        self,
+        query: str,
+        accept: str,
+        default: Sequence[str] | None,
+        named: Sequence[str] | None,
+        timeout: float,
+    ) -> httpx.Response:
+        """An answer whose body the caller reads (and closes) itself, in chunks."""
+        request = self._http.build_request(
+            "POST",
+            self.endpoints.query,
+            data=dict_list(self._form(query, default, named)),
+            headers={"Accept": accept},
+            timeout=timeout,
+        )
+        try:
+            answer = self._http.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise
+        except httpx.HTTPError as err:
+            raise RemoteUnavailable(f"{self.endpoints.origin}: {type(err).__name__}") from err
+        if answer.status_code >= 500:
+            answer.close()
+            raise RemoteUnavailable(f"{self.endpoints.origin} answered {answer.status_code}")
+        return answer
+
+    # --- updates and the graph store protocol ---------------------------------------------
+
+    def update(self, text: str) -> None:
+        self._post(self.endpoints.update, [("update", text)], None)
+
+    def put_graph(self, graph: str, ntriples: bytes) -> None:
+        """Replace one named graph with the N-Triples given (Graph Store Protocol PUT)."""
+        try:
+            answer = self._http.put(
+                self.endpoints.store,
+                params={"graph": graph},
+                content=ntriples,
+                headers={"Content-Type": NTRIPLES},
+            )
+        except httpx.HTTPError as err:
+            raise RemoteUnavailable(f"{self.endpoints.origin}: {type(err).__name__}") from err
+        _check(answer, self.endpoints.origin)
+
+    def _post(self, url: str, form: list[tuple[str, str]], accept: str | None) -> httpx.Response:
+        headers = {"Accept": accept} if accept else {}
+        try:
+            answer = self._http.post(url, data=dict_list(form), headers=headers)
+        except httpx.HTTPError as err:
+            raise RemoteUnavailable(f"{self.endpoints.origin}: {type(err).__name__}") from err
+        _check(answer, self.endpoints.origin)
+        return answer
+
+
+def dict_list(form: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """A form with repeated keys, as httpx takes it."""
+    out: dict[str, list[str]] = {}
+    for key, value in form:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _check(answer: httpx.Response, origin: str) -> None:
+    if answer.status_code >= 500:
+        raise RemoteUnavailable(f"{origin} answered {answer.status_code}")
+    if answer.status_code >= 400:
+        raise RemoteRefused(f"{origin} answered {answer.status_code}: {answer.text[:300]}")
+
+
+def _term(value: dict[str, str]) -> terms.Term:
+    kind = value.get("type")
+    text = value.get("value", "")
+    if kind == "uri":
+        return terms.Iri(text)
+    if kind == "bnode":
+        return terms.Blank(text)
+    return terms.Literal.of(text, value.get("datatype"), value.get("xml:lang"))
