@@ -160,6 +160,19 @@ StorePath = Annotated[
         show_default=False,
     ),
 ]
+ServeStore = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Folder of stored snapshots (kept there, reused while seeds are unchanged), or the "
+        "URL of a SPARQL server a build was published to (--publish): served from there.",
+        show_default=False,
+    ),
+]
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
 
 
 @cli.command("build")
@@ -183,19 +196,42 @@ def build_command(
         ),
     ] = None,
     store_path: StorePath = None,
+    publish_url: Annotated[
+        str | None,
+        typer.Option(
+            "--publish",
+            help="URL of a SPARQL 1.1 server (Oxigraph's layout: /query, /update, /store): "
+            "publish the graph there, switching readers in one step (credentials: "
+            "MESHKG_STORE_USER, MESHKG_STORE_PASSWORD).",
+            show_default=False,
+        ),
+    ] = None,
     base_iri: BaseIri = None,
     set_aside: SetAside = True,
     workers: Workers = None,
 ) -> None:
-    """Build the graph of SEEDS and write it (.ttl .nt .jsonld .rdf .trig .nq) or store it."""
-    from app.pipeline import store
+    """Build the graph of SEEDS and write it (.ttl .nt .jsonld .rdf .trig .nq), store it, or
+    publish it to a SPARQL server."""
+    from app.pipeline import publish, store
 
-    if output is None and store_path is None:
-        _fail("give an output file (-o FILE) or a snapshot folder (--store PATH)")
+    if output is None and store_path is None and publish_url is None:
+        _fail(
+            "give an output file (-o FILE), a snapshot folder (--store PATH) or a server "
+            "(--publish URL)"
+        )
+    if publish_url is not None and not _is_url(publish_url):
+        _fail(f"--publish: {publish_url!r} is not an http(s) URL")
     rdf_format = _output_format(output, fmt) if output is not None else None
     settings = _settings(base_iri, set_aside, workers)
     built = _build(seeds, settings)
-    snap = store(built, store_path)
+    if publish_url is not None:
+        from app.store.sparql_http import RemoteRefused, RemoteUnavailable
+
+        try:
+            published = publish(built, publish_url)
+        except (RemoteUnavailable, RemoteRefused, RuntimeError) as exc:
+            _fail(f"publishing to {publish_url} failed, readers keep what they had: {exc}")
+    snap = published if publish_url is not None and store_path is None else store(built, store_path)
     if store_path is not None:  # kept in the snapshot, so a service reopening it answers at once
         from app.read.lookup import tables
 
@@ -216,7 +252,7 @@ def build_command(
     notes = sum(len(c.notes) for c in corpus.collections)
     errors = sum(1 for d in corpus.all_diagnostics() if d.severity == "error")
     seconds = sum(built.timings.values())
-    targets = [str(t) for t in (output, store_path) if t is not None and str(t) != "-"]
+    targets = [str(t) for t in (output, store_path, publish_url) if t is not None and str(t) != "-"]
     err.print(
         f"built {snap.info.triples:,} triples from {notes} seed file(s) in "
         f"{len(corpus.collections)} collection(s) in {seconds:.2f} s"
@@ -645,7 +681,7 @@ def serve_command(
         list[Path] | None,
         typer.Argument(help="Seed files or folders (default: seeds).", show_default=False),
     ] = None,
-    store_path: StorePath = None,
+    store: ServeStore = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8000,
     query_timeout: Annotated[
@@ -824,8 +860,12 @@ def serve_command(
         except ValidationError as exc:
             first = exc.errors()[0]
             _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    _check_paths(seeds)
     logging.basicConfig(format="meshkg: %(message)s", level=logging.WARNING)
+    if store is not None and _is_url(store):
+        _serve_remote(store, settings, host, port)
+        return
+    store_path = Path(store) if store is not None else None
+    _check_paths(seeds)
     from app.pipeline import to_serve
 
     with _progress(True) as hook:
@@ -840,6 +880,30 @@ def serve_command(
         )
 
     app = create_app(snapshot, settings, seeds=seeds, store_path=store_path, watch=watch)
+    run(app, settings, host, port, on_ready=ready, on_refusal=app.state.observer.refused)
+
+
+def _serve_remote(url: str, settings: Settings, host: str, port: int) -> None:
+    """Serve the version published at ``url``: nothing is read from the seeds."""
+    from app.api.app import create_app, newer_remote, remote_store
+    from app.api.server import run
+    from app.store.remote import NotPublished
+    from app.store.sparql_http import RemoteRefused, RemoteUnavailable
+
+    try:
+        remote = remote_store(url, settings)
+    except (NotPublished, RemoteUnavailable, RemoteRefused) as exc:
+        _fail(str(exc))
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        err.print(
+            f"served from {url}: {remote.info.triples:,} triples in "
+            f"{len(remote.info.collections)} collection(s); serving on "
+            f"http://{shown}:{bound_port}/ (Ctrl-C stops)"
+        )
+
+    app = create_app(remote, settings, follow=newer_remote(url, settings))
     run(app, settings, host, port, on_ready=ready, on_refusal=app.state.observer.refused)
 
 

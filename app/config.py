@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     base_iri: str = DEFAULT_BASE
     """Prefix of every data IRI; the default is stable and documented in the README."""
 
+    store_user: str | None = None
+    """The user name for a remote SPARQL store (``--publish URL``, ``serve --store URL``)."""
+
+    store_password: str | None = None
+    """Its password (``MESHKG_STORE_PASSWORD``; never given on a command line, where other
+    users of the machine can read it)."""
+
     include_set_aside: bool = True
     """Keep codes, relations and links written inside ``'''`` strings (marked as such)."""
 

@@ -24,6 +24,7 @@ from app import __version__, collector
 from app.config import Settings
 from app.iris import Minter
 from app.model import Collection, Corpus, Curation, Diagnostic, ModelLayer, Note
+from app.namespaces import ONTOLOGY_IRI
 from app.parse import read_note, resolve
 from app.parse.curation import read_curation
 from app.parse.decode import decode_bytes
@@ -381,3 +382,28 @@ def open_or_build(
         return snapshot, None
     built = build(paths, settings, progress=progress)
     return store(built, root), built
+
+
+def publish(built: Build, url: str) -> Snapshot:
+    """Publish the build to the SPARQL server at ``url`` (see :mod:`app.store.remote`): each
+    collection and the ontology staged, checked, then switched in one update."""
+    from app.rdf.formats import BY_EXTENSION
+    from app.store.remote import publish as publish_graphs
+    from app.store.sparql_http import Endpoints, SparqlClient
+    from app.store.write import serialize
+
+    snapshot = store(built)
+    settings = built.settings
+    nt = BY_EXTENSION[".nt"]
+    graphs = {c.graph: snapshot.serialize(nt, c.name) for c in snapshot.info.collections}
+    counts = {c.graph: c.triples for c in snapshot.info.collections}
+    ontology = [q.triple for q in ontology_quads()]
+    graphs[ONTOLOGY_IRI] = serialize(ontology, nt)
+    counts[ONTOLOGY_IRI] = len(set(ontology))
+    client = SparqlClient(Endpoints.from_base(url, settings.store_user, settings.store_password))
+    try:
+        with _timed(built.timings, "publish"):
+            publish_graphs(client, graphs, counts, snapshot.info)
+    finally:
+        client.close()
+    return snapshot

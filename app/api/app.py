@@ -7,7 +7,7 @@ it serves. The query worker pool starts with the application and stops with it.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,10 +28,15 @@ from app.api.pages import STATIC, SWAGGER_UI
 from app.api.routes import api, dumps, meta, resources, sparql, views
 from app.api.service import Service
 from app.config import Settings
+from app.namespaces import ONTOLOGY_IRI
 from app.read import lookup
 from app.sparql.engine import LONG_QUERY, QueryPool, WorkerLimits
+from app.sparql.remote import RemoteRunner
 from app.store.embedded import EmbeddedStore
+from app.store.remote import RemoteStore, read_info
+from app.store.seam import GraphStore
 from app.store.snapshot import Snapshot
+from app.store.sparql_http import Endpoints, SparqlClient
 
 DESCRIPTION = """A knowledge graph of data-mesh practices built from grounded-theory field notes:
 which practices address which forces, says who, with what evidence.
@@ -58,13 +63,42 @@ class _Served(FastAPI):
         return Observe(pinned, observer=self.state.observer)
 
 
+def newer_remote(url: str, settings: Settings) -> Callable[[GraphStore], GraphStore | None]:
+    """What a service over ``url`` asks to follow new publishes: the store of the version
+    published now, when it is not the one served."""
+    client = SparqlClient(Endpoints.from_base(url, settings.store_user, settings.store_password))
+
+    def newer(current: GraphStore) -> GraphStore | None:
+        info = read_info(client)
+        if info is None or info.key == current.info.key:
+            return None
+        return remote_store(url, settings)
+
+    return newer
+
+
+def remote_store(url: str, settings: Settings) -> GraphStore:
+    """The store of the version published at ``url`` (see :mod:`app.store.remote`)."""
+    client = SparqlClient(
+        Endpoints.from_base(url, settings.store_user, settings.store_password),
+        timeout=max(settings.query_timeout, 30.0),
+    )
+    info = read_info(client)
+    graphs = [*(c.graph for c in info.collections), ONTOLOGY_IRI] if info is not None else []
+    runner = RemoteRunner(
+        client, graphs, settings.query_timeout, settings.query_processes, client.ping
+    )
+    return RemoteStore(client, runner)
+
+
 def create_app(
-    snapshot: Snapshot,
+    snapshot: Snapshot | GraphStore,
     settings: Settings,
     *,
     seeds: list[Path] | None = None,
     store_path: Path | None = None,
     watch: bool = False,
+    follow: Callable[[GraphStore], GraphStore | None] | None = None,
 ) -> FastAPI:
     """The service over ``snapshot``; with ``seeds`` it can reload them (``SIGHUP``, and on
     every change with ``watch``), storing each new snapshot under ``store_path`` if given."""
@@ -85,7 +119,16 @@ def create_app(
             EmbeddedStore(snapshot, pool), settings, Answers(budget), Bodies(budget // 4), clients
         )
 
-    served = Generations(make(snapshot), make, seeds, settings, store_path)
+    def serve_store(store: GraphStore) -> Service:
+        return Service(store, settings, Answers(budget), Bodies(budget // 4), clients)
+
+    if isinstance(snapshot, Snapshot):
+        first = make(snapshot)
+    else:  # a store served as it is (a remote server): never rebuilt here
+        first = serve_store(snapshot)
+        seeds = None
+    served = Generations(first, make, seeds, settings, store_path)
+    served.follow, served.serve_store = follow, serve_store
     generations.append(served)
 
     metrics = Metrics()

@@ -9,6 +9,7 @@ server. An exception nobody anticipated is logged and answered as a plain 500.
       └── (status 4xx/5xx as given)
     RequestValidationError (FastAPI)         422: a parameter is out of range or malformed
     StarletteHTTPException                   404/405 raised by routing itself
+    RemoteUnavailable (app.store.sparql_http) 503 with Retry-After: a remote store is down
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
+
+from app.store.sparql_http import RemoteUnavailable
 
 log = logging.getLogger("meshkg.api")
 
@@ -111,6 +114,16 @@ def install(app: FastAPI) -> None:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         mark(request.scope, error_code=code)
         return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(RemoteUnavailable)
+    async def _unavailable(request: Request, exc: RemoteUnavailable) -> JSONResponse:
+        mark(request.scope, error_code="store-unavailable")
+        return error_response(
+            503,
+            "store-unavailable",
+            "the graph store cannot be reached; try again shortly",
+            {"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

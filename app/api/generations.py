@@ -30,6 +30,7 @@ from app.api.service import Service
 from app.config import Settings
 from app.read import lookup
 from app.seeds import discover
+from app.store.seam import GraphStore
 from app.store.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("meshkg.reload")
 
+FOLLOW_EVERY = 2.0
+"""Seconds between looks at a remote server for a newly published version."""
 STALE_CHECK = 2.0
 """Seconds a look at the notes' modification times is reused for (``/health`` is polled)."""
 
@@ -133,6 +136,10 @@ class Generations:
         self._tasks: list[asyncio.Task[None]] = []
         self.reloads = 0
         self._findings: dict[str, Findings] = {}
+        self.follow: Callable[[GraphStore], GraphStore | None] | None = None
+        """For a store published elsewhere: the store of a newer published version, if any."""
+        self.serve_store: Callable[[GraphStore], Service] | None = None
+        """How a followed store becomes a service (set with ``follow``)."""
         self._checking: asyncio.Task[None] | None = None
 
     # --- requests -----------------------------------------------------------------------
@@ -165,7 +172,10 @@ class Generations:
         return self._rebuilder
 
     async def start(self, watch: bool) -> None:
-        """Start reloading on request (SIGHUP), and on changes to the notes with ``watch``."""
+        """Start reloading on request (SIGHUP), and on changes to the notes with ``watch``; or,
+        for a store published elsewhere, following the version published there."""
+        if self.follow is not None:
+            self._tasks.append(asyncio.create_task(self._following(self.follow)))
         if self.seeds is None:
             return
         self._tasks.append(asyncio.create_task(self._reloader()))
@@ -253,6 +263,30 @@ class Generations:
             self.last.seconds,
         )
         return True
+
+    async def _following(self, newer: Callable[[GraphStore], GraphStore | None]) -> None:
+        """Look for a newly published version every :data:`FOLLOW_EVERY` seconds and serve it
+        as the next generation (its caches and tables keyed by its content key)."""
+        while True:
+            await asyncio.sleep(FOLLOW_EVERY)
+            try:
+                store = await asyncio.to_thread(newer, self.current.service.store)
+                if store is None:
+                    continue
+                assert self.serve_store is not None
+                service = self.serve_store(store)
+                await service.store.start()
+                await asyncio.to_thread(lookup.tables, service.store)
+            except Exception:  # the server is down or mid-change: the current one serves on
+                log.warning("looking for a newer published version failed", exc_info=True)
+                continue
+            self._swap(service)
+            self.reloads += 1
+            log.warning(
+                "generation %s serves the published version %s",
+                self.current.number,
+                service.store.info.key,
+            )
 
     # --- findings ----------------------------------------------------------------------
 

@@ -123,8 +123,16 @@ def exists(store: GraphReader, graphs: Graphs, iri: str) -> bool:
     )
 
 
+def _order(t: Triple) -> tuple[str, str, int, str, str, str]:
+    """One order of triples whatever store answered (stores list matches in their own)."""
+    o = t.object
+    kind = 0 if isinstance(o, Iri) else 1 if isinstance(o, Literal) else 2
+    extra = (o.datatype.value, o.language or "") if isinstance(o, Literal) else ("", "")
+    return (t.subject.value, t.predicate.value, kind, o.value, *extra)
+
+
 def _subject_triples(store: GraphReader, graphs: Graphs, node: Iri) -> list[Triple]:
-    return list(dict.fromkeys(store.match(node, None, None, graphs)))
+    return sorted(set(store.match(node, None, None, graphs)), key=_order)
 
 
 def describe(
@@ -152,11 +160,8 @@ def describe(
 
     def take(target: Iri) -> None:
         nonlocal total
-        seen: set[Triple] = set()
-        for triple in store.match(None, None, target, graphs):
-            if triple in seen:  # the same triple in two collection graphs
-                continue
-            seen.add(triple)
+        # each triple once (the same triple may be in two collection graphs), in one order
+        for triple in sorted(set(store.match(None, None, target, graphs)), key=_order):
             total += 1
             if len(inbound) < cap:
                 inbound[triple] = None
@@ -190,7 +195,7 @@ def describe(
             if t.predicate.value in _CONTEXT_PREDICATES:
                 context[t] = None
 
-    description = Description(node, about, parts, kept, total, list(context))
+    description = Description(node, about, parts, kept, total, sorted(context, key=_order))
     _index(description, description.triples())
     return description
 

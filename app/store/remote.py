@@ -33,7 +33,7 @@ from app.store.files import atomic_write
 from app.store.info import Dump, SnapshotInfo
 from app.store.query import QueryRequest, QueryResult
 from app.store.seam import QueryRunner, StoreStatus
-from app.store.sparql_http import RemoteUnavailable, SparqlClient
+from app.store.sparql_http import SparqlClient
 from app.store.write import serialize
 from app.terms import Blank, Iri, Literal, Row, Subject, Term, Triple
 
@@ -232,7 +232,11 @@ class RemoteStore:
         graphs: Sequence[str] | None = None,
     ) -> Iterator[Row]:
         query = with_values(text, bind) if bind else text
-        return self.client.select(query, default=list(graphs) if graphs else self.graphs)
+        # the named graphs too: a dataset given by default-graph-uri alone has none, and the
+        # service's queries ask GRAPH ?g of the collections
+        return self.client.select(
+            query, default=list(graphs) if graphs else self.graphs, named=self.graphs
+        )
 
     def match(
         self,
@@ -314,11 +318,3 @@ class RemoteStore:
         finally:
             answer.close()
         return [q.triple for q in ox.parse(data, ox.RdfFormat.N_TRIPLES)]
-
-    def ping(self) -> str | None:
-        """Why the server cannot answer now, or ``None``."""
-        try:
-            self.client.ask("ASK {}")
-        except RemoteUnavailable as err:
-            return f"the store at {self.client.endpoints.origin} is unavailable ({err})"
-        return None

@@ -98,6 +98,14 @@ class SparqlClient:
         for binding in data.get("results", {}).get("bindings", []):
             yield {name: _term(value) for name, value in binding.items()}
 
+    def ping(self) -> str | None:
+        """Why the server cannot answer now, or ``None`` when it answers."""
+        try:
+            self.ask("ASK {}")
+        except (RemoteUnavailable, RemoteRefused) as err:
+            return f"the store at {self.endpoints.origin} is unavailable ({err})"
+        return None
+
     def ask(self, query: str) -> bool:
         answer = self._post(self.endpoints.query, self._form(query, None, None), JSON_RESULTS)
         return bool(answer.json().get("boolean"))
