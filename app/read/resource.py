@@ -158,26 +158,36 @@ def describe(
     total = 0
     hashes: dict[str, None] = {}
 
-    def take(target: Iri) -> None:
+    def take(targets: list[Iri]) -> None:
+        """The links to ``targets``, target by target, each triple once (the same triple may
+        be in two collection graphs), asked of the store in one request."""
         nonlocal total
-        # each triple once (the same triple may be in two collection graphs), in one order
-        for triple in sorted(set(store.match(None, None, target, graphs)), key=_order):
-            total += 1
-            if len(inbound) < cap:
-                inbound[triple] = None
-            subject = triple.subject
-            if isinstance(subject, Iri) and subject.value.startswith(prefix):
-                hashes[subject.value] = None
+        found: dict[str, set[Triple]] = {t.value: set() for t in targets}
+        for triple in store.linking(targets, graphs):
+            if isinstance(triple.object, Iri) and triple.object.value in found:
+                found[triple.object.value].add(triple)
+        for target in targets:
+            for triple in sorted(found[target.value], key=_order):
+                total += 1
+                if len(inbound) < cap:
+                    inbound[triple] = None
+                subject = triple.subject
+                if isinstance(subject, Iri) and subject.value.startswith(prefix):
+                    hashes[subject.value] = None
 
-    take(node)
+    take([node])
     if not about and not inbound:
         return None
     for t in about:
         if isinstance(t.object, Iri) and t.object.value.startswith(prefix):
             hashes[t.object.value] = None
-    parts = {h: _subject_triples(store, graphs, Iri(h)) for h in sorted(hashes)}
-    for h in parts:
-        take(Iri(h))
+    names = sorted(hashes)
+    of_part: dict[str, set[Triple]] = {h: set() for h in names}
+    for t in store.about([Iri(h) for h in names], graphs):
+        if t.subject.value in of_part:
+            of_part[t.subject.value].add(t)
+    parts = {h: sorted(of_part[h], key=_order) for h in names}
+    take([Iri(h) for h in parts])
 
     kept = list(inbound)
     own = {iri, *parts}
@@ -190,10 +200,9 @@ def describe(
             neighbours[t.subject.value] = None
 
     context: dict[Triple, None] = {}
-    for other in neighbours:
-        for t in store.match(Iri(other), None, None, (*graphs, *vocabulary)):
-            if t.predicate.value in _CONTEXT_PREDICATES:
-                context[t] = None
+    for t in store.about([Iri(n) for n in neighbours], (*graphs, *vocabulary)):
+        if t.predicate.value in _CONTEXT_PREDICATES:
+            context[t] = None
 
     description = Description(node, about, parts, kept, total, sorted(context, key=_order))
     _index(description, description.triples())

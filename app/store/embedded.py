@@ -69,6 +69,12 @@ class EmbeddedStore:
     ) -> Iterator[Triple]:
         return self.snapshot.match(subject, predicate, obj, graphs)
 
+    def about(self, subjects: Sequence[Subject], graphs: Sequence[str]) -> Iterator[Triple]:
+        return self.snapshot.about(subjects, graphs)
+
+    def linking(self, objects: Sequence[Term], graphs: Sequence[str]) -> Iterator[Triple]:
+        return self.snapshot.linking(objects, graphs)
+
     def class_counts(self, collection: str | None = None) -> dict[str, int]:
         return self.snapshot.class_counts(collection)
 

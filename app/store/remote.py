@@ -24,6 +24,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -36,6 +37,8 @@ from app.store.seam import QueryRunner, StoreStatus
 from app.store.sparql_http import SparqlClient
 from app.store.write import serialize
 from app.terms import Blank, Iri, Literal, Row, Subject, Term, Triple
+
+T = TypeVar("T")
 
 META = "urn:meshkg:snapshot"
 """The graph that describes the served version: one triple, the snapshot's ``meta.json``."""
@@ -248,14 +251,28 @@ class RemoteStore:
         s = nt(subject) if subject is not None else "?s"
         p = nt(predicate) if predicate is not None else "?p"
         o = nt(obj) if obj is not None else "?o"
-        for graph in graphs:
-            query = f"SELECT * WHERE {{ GRAPH <{graph}> {{ {s} {p} {o} }} }}"
-            for row in self.client.select(query):
+        if graphs:
+            query = f"SELECT * WHERE {{ GRAPH ?g {{ {s} {p} {o} }} }}"
+            for row in self.client.select(query, default=list(graphs), named=list(graphs)):
                 yield Triple(
                     subject if subject is not None else row["s"],  # type: ignore[arg-type]
                     predicate if predicate is not None else row["p"],  # type: ignore[arg-type]
                     obj if obj is not None else row["o"],
                 )
+
+    def about(self, subjects: Sequence[Subject], graphs: Sequence[str]) -> Iterator[Triple]:
+        for chunk in _chunks(list(subjects)):
+            values = " ".join(nt(x) for x in chunk)
+            query = f"SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} VALUES ?s {{ {values} }} }}"
+            for row in self.client.select(query, default=list(graphs), named=list(graphs)):
+                yield Triple(row["s"], row["p"], row["o"])  # type: ignore[arg-type]
+
+    def linking(self, objects: Sequence[Term], graphs: Sequence[str]) -> Iterator[Triple]:
+        for chunk in _chunks(list(objects)):
+            values = " ".join(nt(x) for x in chunk)
+            query = f"SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} VALUES ?o {{ {values} }} }}"
+            for row in self.client.select(query, default=list(graphs), named=list(graphs)):
+                yield Triple(row["s"], row["p"], row["o"])  # type: ignore[arg-type]
 
     def class_counts(self, collection: str | None = None) -> dict[str, int]:
         with self._lock:
@@ -318,3 +335,9 @@ class RemoteStore:
         finally:
             answer.close()
         return [q.triple for q in ox.parse(data, ox.RdfFormat.N_TRIPLES)]
+
+
+def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
+    """Items in requests of at most ``size``: a query text stays well under servers' limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -92,6 +92,15 @@ class GraphReader(Protocol):
         """The triples of ``graphs`` matching a pattern (``None`` matches anything)."""
         ...
 
+    def about(self, subjects: Sequence[Subject], graphs: Sequence[str]) -> Iterator[Triple]:
+        """The triples of ``graphs`` whose subject is one of ``subjects``: one request for a
+        page's many neighbours, where a remote store would otherwise make one per subject."""
+        ...
+
+    def linking(self, objects: Sequence[Term], graphs: Sequence[str]) -> Iterator[Triple]:
+        """The triples of ``graphs`` whose object is one of ``objects`` (as :meth:`about`)."""
+        ...
+
     def class_counts(self, collection: str | None = None) -> dict[str, int]:
         """Instances per class, by CURIE, in one collection or in all."""
         ...

@@ -202,6 +202,14 @@ class Snapshot:
                     _from_ox(q.object),
                 )
 
+    def about(self, subjects: Sequence[Subject], graphs: Sequence[str]) -> Iterator[Triple]:
+        for subject in subjects:
+            yield from self.match(subject, None, None, graphs)
+
+    def linking(self, objects: Sequence[Term], graphs: Sequence[str]) -> Iterator[Triple]:
+        for obj in objects:
+            yield from self.match(None, None, obj, graphs)
+
     # --- dumps -------------------------------------------------------------------------
 
     def dump(self, fmt: RdfFormat, collection: str | None = None) -> Dump:
