@@ -72,7 +72,7 @@ WHERE {
     OPTIONAL { ?s mk:sourceCode ?code0 }
     OPTIONAL { ?s mk:seedFile ?file0 . OPTIONAL { ?file0 mk:path ?path0 } }
     OPTIONAL { ?s mk:line ?line0 }
-    BIND (EXISTS { ?s a mk:Interview } AS ?interview0)
+    OPTIONAL { ?s a ?interview0 FILTER (?interview0 = mk:Interview) }
   }
 }
 GROUP BY ?g ?s
@@ -468,7 +468,8 @@ def build(store: GraphReader, info: SnapshotInfo) -> Tables:
                 author_type=_iri(row.get("atype")),
                 example=_bool(row.get("example")),
                 source_code=_bool(row.get("code")),
-                interview=bool(_bool(row.get("interview"))),
+                interview=_iri(row.get("interview")) is not None,  # a class, not a flag:
+                # servers write a computed boolean differently (Virtuoso as 1)
                 file=_iri(row.get("file")),
                 path=_text(row.get("path")),
                 line=_int(row.get("line")),

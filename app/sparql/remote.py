@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -29,7 +30,15 @@ import pyoxigraph as ox
 
 from app.sparql import results
 from app.store.query import QueryRequest, QueryResult, QueryTimeout, ServiceBusy
-from app.store.sparql_http import JSON_RESULTS, NTRIPLES, RemoteUnavailable, SparqlClient
+from app.store.sparql_http import (
+    JSON_RESULTS,
+    NTRIPLES,
+    XSD_BOOLEAN,
+    Dialect,
+    RemoteUnavailable,
+    SparqlClient,
+    boolean_text,
+)
 
 _CHUNK = 1 << 16
 
@@ -102,6 +111,11 @@ class RemoteRunner:
         deadline = started + budget
         graph = request.form in ("CONSTRUCT", "DESCRIBE")
         text = request.text
+        dialect = self.client.endpoints.dialect
+        if dialect.own_describe and request.form == "DESCRIBE":
+            text = described(text)
+        if not dialect.iri_escapes:
+            text = raw_iris(text)
         if request.base_iri:
             text = f"BASE <{request.base_iri}>\n{text}"
         default = (
@@ -123,12 +137,12 @@ class RemoteRunner:
             body = io.BufferedReader(_Body(answer, deadline), _CHUNK)
             # parsed as it arrives: once the row or size limit is reached, the rest is
             # never read and the connection is dropped
-            found: ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]
             if graph:
-                found = (q.triple for q in ox.parse(body, ox.RdfFormat.N_TRIPLES))
+                triples = (q.triple for q in ox.parse(body, ox.RdfFormat.N_TRIPLES))
+                result = results.answer(triples, request)
             else:
-                found = ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
-            result = results.answer(found, request)
+                parsed = ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
+                result = _solutions(self.client.endpoints.dialect, parsed, request)
         except httpx.TimeoutException:
             raise QueryTimeout(waited, time.monotonic() - started) from None
         except httpx.HTTPError as err:
@@ -147,6 +161,60 @@ class RemoteRunner:
             result.message,
             time.monotonic() - started,
         )
+
+
+_ESCAPED_IRI = re.compile(r"<(?:[A-Za-z0-9:/._~%\-]|\\u[0-9A-F]{4}|\\U[0-9A-F]{8})*>")
+_UCHAR = re.compile(r"\\u([0-9A-F]{4})|\\U([0-9A-F]{8})")
+
+
+def raw_iris(text: str) -> str:
+    """The checked text with its IRIs' ``\\u`` escapes read, for a server that reads none.
+
+    The checked text writes an IRI with every character but letters, digits and ``:/._~%-``
+    escaped (:func:`app.sparql.check.rewrite`), so an IRI is a ``<…>`` of those characters and
+    escapes, and nothing else in the text is: the escapes are read back there only. Such a
+    server reads ``<…>`` by the grammar's IRI terminal wherever it stands (a lexer that does not
+    depend on context, as Virtuoso's), which is the reading the check made.
+    """
+    return _ESCAPED_IRI.sub(
+        lambda m: _UCHAR.sub(lambda u: chr(int(u.group(1) or u.group(2), 16)), m.group()), text
+    )
+
+
+_DESCRIBE = re.compile(r"(?s)([^{}]*?)\bDESCRIBE((?:\s*<[^<>\s]*>)+)\s*")
+
+
+def described(text: str) -> str:
+    """``DESCRIBE <a> <b>`` as the embedded store answers it (each resource's own triples), for
+    a server whose DESCRIBE answers more; any other DESCRIBE is sent as written."""
+    found = _DESCRIBE.fullmatch(text)
+    if found is None:
+        return text
+    prologue, iris = found.groups()
+    return f"{prologue}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{{iris} }} ?s ?p ?o }}"
+
+
+def _solutions(
+    dialect: Dialect, parsed: ox.QuerySolutions | ox.QueryBoolean, request: QueryRequest
+) -> QueryResult:
+    """A table or boolean answer, with what the server's dialect changed undone."""
+    if isinstance(parsed, ox.QuerySolutions):
+        if request.form == "ASK" and dialect.ask_as_binding:  # a one-row table for ASK
+            first = next(iter(parsed), None)
+            value = first[0] if first is not None and len(first) else None
+            truth = isinstance(value, ox.Literal) and value.value in ("1", "true")
+            return QueryResult(200, results.boolean(truth, request.media_type), request.media_type)
+        if dialect.numeric_booleans:
+            variables = [v.value for v in parsed.variables]
+            rows = (tuple(_boolean(t) for t in s) for s in parsed)
+            return results.answer(results.Table(variables, rows), request)
+    return results.answer(parsed, request)
+
+
+def _boolean(term: results.OxTerm) -> results.OxTerm:
+    if isinstance(term, ox.Literal) and term.datatype.value == XSD_BOOLEAN:
+        return ox.Literal(boolean_text(term.value), datatype=term.datatype)
+    return term
 
 
 class _Body(io.RawIOBase):

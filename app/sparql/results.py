@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
@@ -182,8 +183,16 @@ _TERM_OVERHEAD = 24  # what a term adds to an answer besides its value, at least
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Solutions given as plain rows (a remote server's, once its dialect is undone)."""
+
+    variables: list[str]
+    rows: Iterable[tuple[OxTerm, ...]]
+
+
 def answer(
-    found: ox.QuerySolutions | ox.QueryBoolean | Iterable[ox.Triple], req: QueryRequest
+    found: ox.QuerySolutions | ox.QueryBoolean | Table | Iterable[ox.Triple], req: QueryRequest
 ) -> QueryResult:
     """An engine's answer written in the media type asked, cut at the row and size limits:
     the same for every store (an embedded worker, or a remote server's parsed answer)."""
@@ -192,9 +201,11 @@ def answer(
         if isinstance(found, ox.QueryBoolean):
             return QueryResult(200, boolean(bool(found), req.media_type), req.media_type)
         if isinstance(found, ox.QuerySolutions):
-            variables = [v.value for v in found.variables]
+            found = Table([v.value for v in found.variables], (tuple(s) for s in found))
+        if isinstance(found, Table):
+            variables = found.variables
             rows: list[tuple[OxTerm, ...]] = []
-            cut = gather((tuple(s) for s in found), rows, req, row_size)
+            cut = gather(found.rows, rows, req, row_size)
             body = solutions(variables, rows, req.media_type, cut)
             return QueryResult(200, body, req.media_type, cut, len(rows))
         triples: list[ox.Triple] = []

@@ -104,18 +104,40 @@ def publish(
                 "readers stay on the version they have"
             )
     old = _served_graphs(client)
-    steps = [f"DROP SILENT GRAPH <{g}>" for g in old if g not in graphs]
-    for graph, staging in staged.items():
+    gone = [g for g in old if g not in graphs]
+    described = f"<{META}> <{_INFO}> {nt(Literal(info.to_json()))} .\n".encode()
+    if client.endpoints.dialect.atomic_updates:
+        steps = [f"DROP SILENT GRAPH <{g}>" for g in gone]
+        for graph, staging in staged.items():
+            steps += [
+                f"DROP SILENT GRAPH <{graph}>",
+                f"ADD <{staging}> TO <{graph}>",
+                f"DROP SILENT GRAPH <{staging}>",
+            ]
         steps += [
-            f"DROP SILENT GRAPH <{graph}>",
-            f"ADD <{staging}> TO <{graph}>",
-            f"DROP SILENT GRAPH <{staging}>",
+            f"DROP SILENT GRAPH <{META}>",
+            f"INSERT DATA {{ GRAPH <{META}> {{ {described.decode().rstrip()} }} }}",
         ]
-    steps += [
-        f"DROP SILENT GRAPH <{META}>",
-        f"INSERT DATA {{ GRAPH <{META}> {{ <{META}> <{_INFO}> {nt(Literal(info.to_json()))} }} }}",
-    ]
-    client.update(" ;\n".join(steps))
+        client.update(" ;\n".join(steps))
+        return
+    # a server that applies a request's operations one by one: the switch is one operation
+    staged[META] = f"{STAGING}{info.key}:meta"
+    client.put_graph(staged[META], described)
+    client.update(_switch(staged, gone))
+    client.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in staged.values()))
+
+
+def _switch(staged: Mapping[str, str], gone: Sequence[str]) -> str:
+    """One DELETE/INSERT operation replacing every served graph (and the description) by its
+    staging twin: one operation is one transaction on every server."""
+    cleared = " ".join(f"<{g}>" for g in (*staged, *gone))
+    pairs = " ".join(f"(<{s}> <{g}>)" for g, s in staged.items())
+    return (
+        "DELETE { GRAPH ?g { ?s ?p ?o } } INSERT { GRAPH ?t { ?a ?b ?c } } WHERE {\n"
+        f"  {{ VALUES ?g {{ {cleared} }} GRAPH ?g {{ ?s ?p ?o }} }}\n"
+        f"  UNION {{ VALUES (?from ?t) {{ {pairs} }} GRAPH ?from {{ ?a ?b ?c }} }}\n"
+        "}"
+    )
 
 
 def _count(client: SparqlClient, graph: str) -> int:

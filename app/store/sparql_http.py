@@ -10,6 +10,7 @@ as ``default-graph-uri`` / ``named-graph-uri`` parameters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,6 +32,33 @@ class RemoteRefused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Dialect:
+    """What a server does otherwise than the standard, as the backend must know it."""
+
+    name: str
+    atomic_updates: bool = True  # one update request of several operations is one transaction
+    ask_as_binding: bool = False  # ASK answers a one-row table (Virtuoso's __ASK_RETVAL)
+    numeric_booleans: bool = False  # xsd:boolean values written as 1 and 0
+    raw_controls: bool = False  # control characters in uploaded literals must be escaped
+    iri_escapes: bool = True  # reads \u escapes inside IRIs (the checked text writes them)
+    own_describe: bool = False  # DESCRIBE answers more than a resource's own triples
+
+
+OXIGRAPH = Dialect("oxigraph")
+VIRTUOSO = Dialect(
+    "virtuoso",
+    atomic_updates=False,
+    ask_as_binding=True,
+    numeric_booleans=True,
+    raw_controls=True,
+    iri_escapes=False,
+    own_describe=True,
+)
+STANDARD = Dialect("standard", atomic_updates=False)
+"""An unknown server: assumed to apply a multi-operation update in steps."""
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoints:
     """Where a server answers queries, updates and the graph store protocol.
 
@@ -43,18 +71,48 @@ class Endpoints:
     store: str
     user: str | None = None
     password: str | None = None
+    dialect: Dialect = OXIGRAPH
 
     @classmethod
     def from_base(
         cls, base: str, user: str | None = None, password: str | None = None
     ) -> Endpoints:
+        """The endpoints of the server at ``base``, found by asking it: Oxigraph's layout
+        (``/query``, ``/update``, ``/store``), or one SPARQL endpoint (``/sparql``, or
+        ``base`` itself) with Virtuoso's graph store at ``/sparql-graph-crud``; the dialect
+        from the server's ``Server`` header."""
         base = base.rstrip("/")
-        return cls(f"{base}/query", f"{base}/update", f"{base}/store", user, password)
+        auth = httpx.BasicAuth(user, password or "") if user is not None else None
+        with httpx.Client(timeout=10, auth=auth, follow_redirects=False, trust_env=False) as http:
+            for query, layout in _LAYOUTS(base):
+                try:
+                    answer = http.get(query, params={"query": "ASK {}"})
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code == 200:
+                    server = answer.headers.get("server", "").lower()
+                    update, store = layout
+                    if "virtuoso" in server:  # it answers under any /sparql/… path
+                        root = base.split("/sparql", 1)[0]
+                        endpoint = f"{root}/sparql"
+                        crud = f"{root}/sparql-graph-crud"
+                        return cls(endpoint, endpoint, crud, user, password, VIRTUOSO)
+                    dialect = OXIGRAPH if "oxigraph" in server else STANDARD
+                    return cls(query, update, store, user, password, dialect)
+        raise RemoteUnavailable(f"{base}: no SPARQL endpoint answers there")
 
     @property
     def origin(self) -> str:
         parts = urlsplit(self.query)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+def _LAYOUTS(base: str) -> list[tuple[str, tuple[str, str]]]:  # noqa: N802
+    root = base.removesuffix("/sparql")
+    return [
+        (f"{base}/query", (f"{base}/update", f"{base}/store")),
+        (f"{root}/sparql", (f"{root}/sparql", f"{root}/sparql-graph-crud")),
+    ]
 
 
 class SparqlClient:
@@ -95,8 +153,9 @@ class SparqlClient:
         """The rows of a SELECT, as plain terms."""
         answer = self._post(self.endpoints.query, self._form(query, default, named), JSON_RESULTS)
         data = answer.json()
+        numeric = self.endpoints.dialect.numeric_booleans
         for binding in data.get("results", {}).get("bindings", []):
-            yield {name: _term(value) for name, value in binding.items()}
+            yield {name: _term(value, numeric) for name, value in binding.items()}
 
     def ping(self) -> str | None:
         """Why the server cannot answer now, or ``None`` when it answers."""
@@ -108,7 +167,13 @@ class SparqlClient:
 
     def ask(self, query: str) -> bool:
         answer = self._post(self.endpoints.query, self._form(query, None, None), JSON_RESULTS)
-        return bool(answer.json().get("boolean"))
+        data = answer.json()
+        if "boolean" in data:
+            return bool(data["boolean"])
+        rows: list[dict[str, dict[str, str]]] = data.get("results", {}).get("bindings", [])
+        # a server answering ASK as a one-row table
+        values = [v.get("value") for v in rows[0].values()] if rows else []
+        return bool(values) and values[0] in ("1", "true")
 
     def stream(
         self,
@@ -144,6 +209,8 @@ class SparqlClient:
 
     def put_graph(self, graph: str, ntriples: bytes) -> None:
         """Replace one named graph with the N-Triples given (Graph Store Protocol PUT)."""
+        if self.endpoints.dialect.raw_controls:
+            ntriples = escape_controls(ntriples)
         try:
             answer = self._http.put(
                 self.endpoints.store,
@@ -180,11 +247,29 @@ def _check(answer: httpx.Response, origin: str) -> None:
         raise RemoteRefused(f"{origin} answered {answer.status_code}: {answer.text[:300]}")
 
 
-def _term(value: dict[str, str]) -> terms.Term:
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def escape_controls(ntriples: bytes) -> bytes:
+    """N-Triples with every control character written as a ``\\u`` escape (they can only be in
+    literals), for servers that store raw ones wrongly."""
+    return _CONTROLS.sub(lambda m: b"\\u%04X" % m.group()[0], ntriples)
+
+
+def boolean_text(value: str) -> str:
+    """``1``/``0`` as a server may write an xsd:boolean, in the canonical ``true``/``false``."""
+    return {"1": "true", "0": "false"}.get(value, value)
+
+
+def _term(value: dict[str, str], numeric_booleans: bool = False) -> terms.Term:
     kind = value.get("type")
     text = value.get("value", "")
     if kind == "uri":
         return terms.Iri(text)
     if kind == "bnode":
         return terms.Blank(text)
-    return terms.Literal.of(text, value.get("datatype"), value.get("xml:lang"))
+    datatype = value.get("datatype")
+    if numeric_booleans and datatype == XSD_BOOLEAN:
+        text = boolean_text(text)
+    return terms.Literal.of(text, datatype, value.get("xml:lang"))
