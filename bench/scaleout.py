@@ -6,8 +6,8 @@ Needs ``wrk`` and ``nginx`` (Debian packages) and Oxigraph's server (``pip insta
 '.[bench]'``). The shared corpus is served, in turn, by:
 
 * ``embedded``: one ``meshkg serve`` over a stored snapshot (the reference);
-* ``remote oxigraph``: one ``meshkg serve --store URL`` over Oxigraph's server, the build
-  published there first;
+* ``remote oxigraph``, ``remote virtuoso``: one ``meshkg serve --store URL`` over Oxigraph's
+  server and over Virtuoso (when ``virtuoso-t`` is installed), the build published there first;
 * ``nginx + 1 replica`` and ``nginx + 2 replicas``: ``meshkg serve`` processes reopening the
   same stored snapshot, behind ``deploy/nginx.conf``.
 
@@ -38,6 +38,7 @@ from bench.coldstart import free_port  # noqa: E402
 from bench.load import KindRun, _kinds, _read, _start_wrk  # noqa: E402
 from bench.scale import CORPUS  # noqa: E402
 from bench.throughput import BIN, server  # noqa: E402
+from tests.peers import ISQL, VIRTUOSO, Virtuoso  # noqa: E402
 
 MESHKG = str(BIN / "meshkg")
 OXIGRAPH = str(BIN / "oxigraph")
@@ -142,6 +143,17 @@ def main() -> None:
             subprocess.run([MESHKG, "build", str(CORPUS), "--publish", oxigraph], check=True)
             with _meshkg("--store", oxigraph) as remote:
                 measure("remote oxigraph", remote)
+        if VIRTUOSO is not None and ISQL is not None:
+            virtuoso = Virtuoso(folder / "virtuoso")
+            virtuoso.start()
+            try:
+                subprocess.run(
+                    [MESHKG, "build", str(CORPUS), "--publish", virtuoso.url], check=True
+                )
+                with _meshkg("--store", virtuoso.url) as remote:
+                    measure("remote virtuoso", remote)
+            finally:
+                virtuoso.stop()
         with _meshkg(*seeds) as one, _nginx(folder, [one]) as proxy:
             measure("nginx + 1 replica", proxy)
         with ExitStack() as stack:
