@@ -363,3 +363,22 @@ def _wait(done: object, seconds: float = 30) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("not within the time limit")
         time.sleep(0.1)
+
+
+def test_the_bench_workload_answers_the_same(embedded: str, remote: str) -> None:
+    """The six queries of ``bench/workload.py`` (an aggregate, a star join with a path, a string
+    scan, a three-hop join, a DESCRIBE, a count), their parameters picked from the served graph:
+    the same rows (in any order where the query leaves it open) and the same triples."""
+    import pyoxigraph as ox
+
+    from bench.workload import workload
+
+    local = ox.Store()
+    local.load(httpx.get(embedded + "/dumps/all.nq", timeout=60).content, ox.RdfFormat.N_QUADS)
+    for query in workload(local):
+        accept = "application/n-triples" if query.form == "describe" else "text/csv"
+        left, right = same(
+            embedded, remote, "/sparql", params={"query": query.sparql}, headers={"Accept": accept}
+        )
+        assert sorted(left.text.splitlines()) == sorted(right.text.splitlines()), query.name
+        assert len(left.text.splitlines()) > 1, query.name
