@@ -382,3 +382,29 @@ def test_the_bench_workload_answers_the_same(embedded: str, remote: str) -> None
         )
         assert sorted(left.text.splitlines()) == sorted(right.text.splitlines()), query.name
         assert len(left.text.splitlines()) > 1, query.name
+
+
+def test_a_query_past_the_time_limit_is_stopped_client_side(
+    tmp_path: Path, backend: type[Oxigraph]
+) -> None:
+    """The time limit holds whatever the server would do: the request is dropped at it. (A
+    server of its own: it may go on evaluating after the service has stopped waiting.)"""
+    heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    server = backend(tmp_path / "data")
+    server.start()
+    try:
+        assert publish([STUDY], server.url).returncode == 0
+        _time_limit(server.url, heavy)
+    finally:
+        server.stop()
+
+
+def _time_limit(published: str, heavy: str) -> None:
+    with running([], "--store", published, "--query-timeout", "1") as url:
+        answer = httpx.get(url + "/sparql", params={"query": heavy}, timeout=60)
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == "time-limit"
+        assert answer.headers["retry-after"]
+        # and the service answers the next query
+        quick = httpx.get(url + "/sparql", params={"query": "SELECT ?s WHERE { ?s a ?c } LIMIT 1"})
+        assert quick.status_code == 200
