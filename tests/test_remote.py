@@ -153,6 +153,11 @@ QUERIES = [
     "OPTIONAL { ?i mk:codedIn/mk:evidenceQuote ?q } } ORDER BY ?p ?f ?q",
     "SELECT ?s WHERE { ?s a ?c } ORDER BY ?s LIMIT 3 OFFSET 5",
     "SELECT ?x WHERE { BIND (<source/s1> AS ?x) }",  # relative IRI, resolved against the base
+    # "s1"^^xsd:string is "s1" (RDF 1.1), written with a prefix and in full
+    "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT ?s WHERE { "
+    '?s <http://purl.org/dc/terms/identifier> "s1"^^xsd:string } ORDER BY ?s',
+    "SELECT ?s WHERE { ?s <http://purl.org/dc/terms/identifier> "
+    '"s1"^^<http://www.w3.org/2001/XMLSchema#string> } ORDER BY ?s',
 ]
 
 

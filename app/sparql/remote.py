@@ -114,6 +114,8 @@ class RemoteRunner:
         dialect = self.client.endpoints.dialect
         if dialect.own_describe and request.form == "DESCRIBE":
             text = described(text)
+        if not dialect.typed_strings:
+            text = plain_strings(text)
         if not dialect.iri_escapes:
             text = raw_iris(text)
         if request.base_iri:
@@ -176,9 +178,27 @@ def raw_iris(text: str) -> str:
     server reads ``<…>`` by the grammar's IRI terminal wherever it stands (a lexer that does not
     depend on context, as Virtuoso's), which is the reading the check made.
     """
-    return _ESCAPED_IRI.sub(
-        lambda m: _UCHAR.sub(lambda u: chr(int(u.group(1) or u.group(2), 16)), m.group()), text
-    )
+    return _ESCAPED_IRI.sub(lambda m: _unescaped(m.group()), text)
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_PREFIX = re.compile(r"PREFIX\s*([A-Za-z][\w.\-]*)?:\s*<([^<>\s]*)>", re.IGNORECASE)
+
+
+def plain_strings(text: str) -> str:
+    """The checked text with ``^^xsd:string`` taken off its literals, for a server that tells
+    ``"x"^^xsd:string`` from ``"x"`` (in RDF 1.1 they are one literal; the graph holds plain
+    ones). A string in the checked text is one double-quoted token with every quote inside
+    escaped, so ``"…"^^`` is found only where a literal ends."""
+    names = [re.escape(p or "") for p, iri in _PREFIX.findall(text) if _unescaped(iri) == _XSD]
+    typed = [re.escape(f"<{_XSD}string>"), re.escape("<" + _XSD[:-1] + r"\u0023string>")]
+    typed += [rf"{n}:string(?![\w.\-:])" for n in names]
+    literal = re.compile(r'("(?:[^"\\]|\\.)*")\^\^(?:' + "|".join(typed) + ")")
+    return literal.sub(lambda m: m.group(1), text)
+
+
+def _unescaped(iri: str) -> str:
+    return _UCHAR.sub(lambda u: chr(int(u.group(1) or u.group(2), 16)), iri)
 
 
 _DESCRIBE = re.compile(r"(?s)([^{}]*?)\bDESCRIBE((?:\s*<[^<>\s]*>)+)\s*")

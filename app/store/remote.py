@@ -28,7 +28,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from app.namespaces import ONTOLOGY_IRI, curie
+from app.namespaces import ONTOLOGY_IRI, PREFIXES, curie
 from app.rdf.formats import RdfFormat
 from app.store.files import atomic_write
 from app.store.info import Dump, SnapshotInfo
@@ -43,6 +43,7 @@ T = TypeVar("T")
 META = "urn:meshkg:snapshot"
 """The graph that describes the served version: one triple, the snapshot's ``meta.json``."""
 _INFO = "urn:meshkg:info"
+MK_SOURCE = PREFIXES["mk"] + "Source"
 STAGING = "urn:meshkg:staging:"
 """The prefix of staging graphs: ``urn:meshkg:staging:{key}:{n}``."""
 
@@ -86,12 +87,16 @@ def with_values(text: str, bind: Mapping[str, Term]) -> str:
 # --- publishing -------------------------------------------------------------------------------
 
 
+_SOURCES = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{}> {{ ?s a <{}> }} }}"
+
+
 def publish(
     client: SparqlClient, graphs: Mapping[str, bytes], counts: Mapping[str, int], info: SnapshotInfo
 ) -> None:
     """Publish a build: ``graphs`` maps each served graph to its N-Triples, ``counts`` to the
     triples it holds. Raises on any failure before the switch, leaving readers where they
-    were."""
+    were. Each staged graph is checked twice before readers see it: its triples counted, and
+    (for a collection) its sources counted by a query, as a reader's query would find them."""
     _drop_staging(client)
     staged = {g: f"{STAGING}{info.key}:{n}" for n, g in enumerate(graphs)}
     for graph, data in graphs.items():
@@ -101,6 +106,14 @@ def publish(
         if found != counts[graph]:
             raise RuntimeError(
                 f"{staging} holds {found} triples after the upload, not {counts[graph]}; "
+                "readers stay on the version they have"
+            )
+    for c in info.collections:
+        rows = list(client.select(_SOURCES.format(staged[c.graph], MK_SOURCE)))
+        found = int(rows[0]["n"].value) if rows and "n" in rows[0] else 0
+        if found != c.sources:
+            raise RuntimeError(
+                f"{staged[c.graph]} holds {found} sources after the upload, not {c.sources}; "
                 "readers stay on the version they have"
             )
     old = _served_graphs(client)

@@ -42,6 +42,7 @@ class Dialect:
     raw_controls: bool = False  # control characters in uploaded literals must be escaped
     iri_escapes: bool = True  # reads \u escapes inside IRIs (the checked text writes them)
     own_describe: bool = False  # DESCRIBE answers more than a resource's own triples
+    typed_strings: bool = True  # "x"^^xsd:string matches "x" (RDF 1.1: they are one literal)
 
 
 OXIGRAPH = Dialect("oxigraph")
@@ -53,6 +54,7 @@ VIRTUOSO = Dialect(
     raw_controls=True,
     iri_escapes=False,
     own_describe=True,
+    typed_strings=False,
 )
 STANDARD = Dialect("standard", atomic_updates=False)
 """An unknown server: assumed to apply a multi-operation update in steps."""
