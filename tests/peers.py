@@ -88,7 +88,7 @@ ServerThreads = 8
 EnabledDavVSP = 0
 
 [SPARQL]
-ResultSetMaxRows = 1000000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 60
 """
 
@@ -97,15 +97,20 @@ class Virtuoso(Oxigraph):
     """Virtuoso 7 (Debian's ``virtuoso-opensource-7-bin``) over a throwaway folder: its
     SPARQL endpoint at ``/sparql``, updates granted to the endpoint's user."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, max_rows: int = 1_000_000) -> None:
         super().__init__(folder)
+        self.max_rows = max_rows
         self.sql = free_port()
         self.url = f"http://127.0.0.1:{self.port}/sparql"
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         ini = self.folder / "virtuoso.ini"
-        ini.write_text(_VIRTUOSO_INI.format(d=self.folder, sql=self.sql, http=self.port))
+        ini.write_text(
+            _VIRTUOSO_INI.format(
+                d=self.folder, sql=self.sql, http=self.port, max_rows=self.max_rows
+            )
+        )
         assert VIRTUOSO is not None
         self.proc = subprocess.Popen(
             [VIRTUOSO, "+configfile", str(ini), "+foreground"],

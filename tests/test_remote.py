@@ -432,3 +432,29 @@ def test_control_characters_survive_the_upload(tmp_path: Path, backend: type[Oxi
         assert [r["o"].value for r in rows] == [text]
     finally:
         server.stop()
+
+
+def test_a_server_row_limit_is_a_marked_cut(tmp_path: Path) -> None:
+    """Virtuoso's ResultSetMaxRows answers part of a result with 200, saying so only in a
+    header: the service marks that answer cut, as it marks its own cuts."""
+    if VIRTUOSO is None or ISQL is None:
+        pytest.skip("virtuoso is not installed")
+    server = Virtuoso(tmp_path / "data", max_rows=30)
+    server.start()
+    try:
+        assert publish([STUDY], server.url).returncode == 0
+        with running([], "--store", server.url) as url:
+            many = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p STR(?o)"
+            answer = httpx.get(
+                url + "/sparql",
+                params={"query": many},
+                headers={"Accept": "application/sparql-results+json"},
+            )
+            assert answer.headers["meshkg-result-cut"] == "30 rows"
+            assert answer.json()["truncated"] is True
+            assert len(answer.json()["results"]["bindings"]) == 30
+            few = httpx.get(url + "/sparql", params={"query": many + " LIMIT 3"})
+            assert "meshkg-result-cut" not in few.headers
+            assert len(few.json()["results"]["bindings"]) == 3
+    finally:
+        server.stop()

@@ -137,14 +137,18 @@ class RemoteRunner:
                 answer.read()
                 return _refused(answer)
             body = io.BufferedReader(_Body(answer, deadline), _CHUNK)
+            # a server that stopped at a row limit of its own says so here (Virtuoso's
+            # ResultSetMaxRows): the answer is then cut, and marked so
+            limit = answer.headers.get("x-sparql-maxrows")
+            cut_before = int(limit) if limit and limit.isdigit() else None
             # parsed as it arrives: once the row or size limit is reached, the rest is
             # never read and the connection is dropped
             if graph:
                 triples = (q.triple for q in ox.parse(body, ox.RdfFormat.N_TRIPLES))
-                result = results.answer(triples, request)
+                result = results.answer(triples, request, cut_before)
             else:
                 parsed = ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
-                result = _solutions(self.client.endpoints.dialect, parsed, request)
+                result = _solutions(self.client.endpoints.dialect, parsed, request, cut_before)
         except httpx.TimeoutException:
             raise QueryTimeout(waited, time.monotonic() - started) from None
         except httpx.HTTPError as err:
@@ -215,7 +219,10 @@ def described(text: str) -> str:
 
 
 def _solutions(
-    dialect: Dialect, parsed: ox.QuerySolutions | ox.QueryBoolean, request: QueryRequest
+    dialect: Dialect,
+    parsed: ox.QuerySolutions | ox.QueryBoolean,
+    request: QueryRequest,
+    cut_before: int | None,
 ) -> QueryResult:
     """A table or boolean answer, with what the server's dialect changed undone."""
     if isinstance(parsed, ox.QuerySolutions):
@@ -227,8 +234,8 @@ def _solutions(
         if dialect.numeric_booleans:
             variables = [v.value for v in parsed.variables]
             rows = (tuple(_boolean(t) for t in s) for s in parsed)
-            return results.answer(results.Table(variables, rows), request)
-    return results.answer(parsed, request)
+            return results.answer(results.Table(variables, rows), request, cut_before)
+    return results.answer(parsed, request, cut_before)
 
 
 def _boolean(term: results.OxTerm) -> results.OxTerm:

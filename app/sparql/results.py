@@ -192,10 +192,14 @@ class Table:
 
 
 def answer(
-    found: ox.QuerySolutions | ox.QueryBoolean | Table | Iterable[ox.Triple], req: QueryRequest
+    found: ox.QuerySolutions | ox.QueryBoolean | Table | Iterable[ox.Triple],
+    req: QueryRequest,
+    cut_before: int | None = None,
 ) -> QueryResult:
     """An engine's answer written in the media type asked, cut at the row and size limits:
-    the same for every store (an embedded worker, or a remote server's parsed answer)."""
+    the same for every store (an embedded worker, or a remote server's parsed answer).
+    ``cut_before``: the engine itself stopped at so many rows (a server's own row limit), so
+    a complete-looking answer is marked cut there."""
     cut: Cut | None = None
     try:
         if isinstance(found, ox.QueryBoolean):
@@ -205,11 +209,11 @@ def answer(
         if isinstance(found, Table):
             variables = found.variables
             rows: list[tuple[OxTerm, ...]] = []
-            cut = gather(found.rows, rows, req, row_size)
+            cut = gather(found.rows, rows, req, row_size) or _server_cut(cut_before)
             body = solutions(variables, rows, req.media_type, cut)
             return QueryResult(200, body, req.media_type, cut, len(rows))
         triples: list[ox.Triple] = []
-        cut = gather(found, triples, req, triple_size)
+        cut = gather(found, triples, req, triple_size) or _server_cut(cut_before)
         fmt = graph_format(req.media_type)
         return QueryResult(200, graph(triples, fmt, cut), req.media_type, cut, len(triples))
     except CannotCut:
@@ -222,6 +226,10 @@ def answer(
                 "cut; add a LIMIT, or ask for JSON, XML or Turtle, which mark a cut result"
             ),
         )
+
+
+def _server_cut(rows: int | None) -> Cut | None:
+    return Cut(rows, "rows") if rows is not None else None
 
 
 def gather(
