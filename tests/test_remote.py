@@ -153,6 +153,10 @@ QUERIES = [
     "OPTIONAL { ?i mk:codedIn/mk:evidenceQuote ?q } } ORDER BY ?p ?f ?q",
     "SELECT ?s WHERE { ?s a ?c } ORDER BY ?s LIMIT 3 OFFSET 5",
     "SELECT ?x WHERE { BIND (<source/s1> AS ?x) }",  # relative IRI, resolved against the base
+    # longer than a GET a server cuts (~6 KB on Virtuoso): every query goes as a form POST
+    "SELECT ?s ?c WHERE { VALUES ?s { "
+    + " ".join(f"<https://w3id.org/meshkg/id/study/source/s{n}>" for n in range(1, 400))
+    + " } ?s a ?c } ORDER BY ?s ?c",
     # "s1"^^xsd:string is "s1" (RDF 1.1), written with a prefix and in full
     "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT ?s WHERE { "
     '?s <http://purl.org/dc/terms/identifier> "s1"^^xsd:string } ORDER BY ?s',
