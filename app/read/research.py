@@ -194,7 +194,6 @@ class Study:
     options: list[Fact]
     dependencies: list[Fact]
     nexts: list[NextLink]
-    quotes_by_source: dict[str, list[QuoteRow]] = field(default_factory=dict)
     memo_by_iri: dict[str, MemoRow] = field(default_factory=dict)
     drift: Drift | None = None  # the layers' differences, made on first use (see differences)
     made: dict[tuple[object, ...], Any] = field(default_factory=dict)
@@ -281,7 +280,6 @@ def _arrange(t: Tables, extra: Extra, name: str) -> Study:
         options=[f for f in facts if f.type == OPTION],
         dependencies=[f for f in facts if f.type == DEPENDENCY],
         nexts=[n for n in extra.nexts if n.solution in iris or n.decision in iris],
-        quotes_by_source={s.iri: t.quotes_of.get(s.iri, []) for s in sources},
         memo_by_iri={m.iri: m for m in t.memos if m.collection == name},
     )
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from app.store.info import Dump
 
 _UMASK = os.umask(0o022)  # read once, while only one thread runs, and put back at once
 os.umask(_UMASK)
@@ -26,3 +31,16 @@ def atomic_write(path: Path, *parts: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def kept_dump(path: Path, etag_of: str, media_type: str, make: Callable[[], bytes]) -> Dump:
+    """A dump at ``path`` with its gzip twin, written by ``make`` unless both are there (a
+    snapshot never changes, so a file written once is the file); its strong ETag is made of
+    ``etag_of`` (the snapshot's content key and the dump's name)."""
+    gz = path.with_name(path.name + ".gz")
+    if not (path.is_file() and gz.is_file()):
+        data = make()
+        atomic_write(path, data)
+        atomic_write(gz, gzip.compress(data, compresslevel=6, mtime=0))
+    digest = hashlib.sha256(etag_of.encode()).hexdigest()[:32]
+    return Dump(path, gz, f'"{digest}"', media_type, path.stat().st_size)

@@ -18,7 +18,6 @@ description and staging graphs too). User queries go through the query runner it
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import tempfile
 import threading
@@ -30,7 +29,7 @@ import pyoxigraph as ox
 
 from app.namespaces import ONTOLOGY_IRI, PREFIXES, curie
 from app.rdf.formats import RdfFormat
-from app.store.files import atomic_write
+from app.store.files import kept_dump
 from app.store.info import Dump, SnapshotInfo
 from app.store.query import QueryRequest, QueryResult
 from app.store.seam import QueryRunner, StoreStatus
@@ -340,15 +339,13 @@ class RemoteStore:
 
     def _write_dump(self, fmt: RdfFormat, collection: str | None) -> Dump:
         name = f"{collection or 'all'}{fmt.extension}"
-        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-        path = self._directory / f"dump-{digest}{fmt.extension}"
-        gz = path.with_name(path.name + ".gz")
-        if not (path.is_file() and gz.is_file()):
-            data = self._serialize(fmt, collection)
-            atomic_write(path, data)
-            atomic_write(gz, gzip.compress(data, compresslevel=6, mtime=0))
-        etag = hashlib.sha256(f"{self._info.key}/{name}".encode()).hexdigest()[:32]
-        return Dump(path, gz, f'"{etag}"', fmt.media_type, path.stat().st_size)
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]  # a file name for any name
+        return kept_dump(
+            self._directory / f"dump-{digest}{fmt.extension}",
+            f"{self._info.key}/{name}",
+            fmt.media_type,
+            lambda: self._serialize(fmt, collection),
+        )
 
     def _serialize(self, fmt: RdfFormat, collection: str | None) -> bytes:
         graphs = self._collection_graphs(collection)

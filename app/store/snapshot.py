@@ -12,7 +12,6 @@ This module imports neither rdflib nor pyshacl, so reopening a snapshot starts f
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import os
@@ -30,7 +29,7 @@ from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, curie
 from app.rdf.formats import RdfFormat
 from app.seeds import CollectionFiles, discover, fingerprint
-from app.store.files import atomic_write
+from app.store.files import atomic_write, kept_dump
 from app.store.info import SNAPSHOT_FORMAT, Dump, SnapshotInfo
 from app.store.write import serialize
 from app.terms import Blank, Iri, Literal, Row, Subject, Term, Triple
@@ -265,15 +264,12 @@ class Snapshot:
 
     def _write_dump(self, fmt: RdfFormat, collection: str | None) -> Dump:
         name = f"{collection or 'all'}{fmt.extension}"
-        folder = self._dump_dir()
-        path = folder / _safe_file_name(name)
-        gz = path.with_name(path.name + ".gz")
-        if not (path.is_file() and gz.is_file()):
-            data = self.serialize(fmt, collection)
-            atomic_write(path, data)
-            atomic_write(gz, gzip.compress(data, compresslevel=6, mtime=0))
-        digest = hashlib.sha256(f"{self.info.key}/{name}".encode()).hexdigest()[:32]
-        return Dump(path, gz, f'"{digest}"', fmt.media_type, path.stat().st_size)
+        return kept_dump(
+            self._dump_dir() / _safe_file_name(name),
+            f"{self.info.key}/{name}",
+            fmt.media_type,
+            lambda: self.serialize(fmt, collection),
+        )
 
     # --- facts for the service and the CLI --------------------------------------------
 

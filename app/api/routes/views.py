@@ -130,14 +130,18 @@ def _answer(
     form: str,
     body: vb.Body,
     *,
-    template: str,
     title: str,
     collection: str,
     view: str,
-    here: str,
     table: Callable[[vb.Body], tuple[list[str], list[list[object]]]] | None = None,
+    template: str | None = None,
+    here: str | None = None,
     **extra: Any,
 ) -> Response:
+    """The answer in ``form``; a page is ``views/{view}.html`` and the view is at its own path
+    unless ``template`` and ``here`` say otherwise."""
+    template = template or f"views/{view}.html"
+    here = here or _view_path(collection, view)
     headers = {"Vary": "Accept"}
     if extra.get("refresh"):  # an answer that is about to change (the notes being checked)
         headers["Cache-Control"] = "no-store"
@@ -207,7 +211,7 @@ def _writer(service: Service) -> vb.Writer:
     return vb.Writer(lambda iri: service.path_for_iri(iri) if iri else None)
 
 
-def _code(s: r.Study, service: Service, ident: str, what: str = "code") -> CodeRow:
+def _code(s: r.Study, ident: str, what: str = "code") -> CodeRow:
     found = next((c for c in s.codes if c.ident == ident), None)
     if found is None:
         raise ApiError(400, "bad-parameter", f"{what}: no code {ident!r} in {s.name}")
@@ -262,7 +266,7 @@ async def overview(
         "built": service.store.info.created,
         "snapshot": service.store.info.key,
         "sources": len(s.sources),
-        "quotes": sum(len(q) for q in s.quotes_by_source.values()),
+        "quotes": sum(len(s.tables.quotes_of.get(x.iri, ())) for x in s.sources),
         "memos": sum(len(s.tables.memos_of.get(x.iri, [])) for x in s.sources),
         "codes": r.counts(s),
         "statements": r.fact_counts(s),
@@ -292,11 +296,9 @@ async def overview(
         request,
         form,
         body,
-        template="views/overview.html",
         title=f"{body['title']}: overview",
         collection=s.name,
         view="overview",
-        here=path(s.name),
         refresh=found.state == "checking",
     )
 
@@ -361,11 +363,9 @@ async def catalogue(
         request,
         form,
         body,
-        template="views/decisions.html",
         title=f"{s.name}: decisions",
         collection=s.name,
         view="decisions",
-        here=path(s.name, "decisions"),
         table=vb.catalogue_table,
     )
 
@@ -504,11 +504,9 @@ async def impacts(
         request,
         form,
         body,
-        template="views/impacts.html",
         title=f"{s.name}: practices × forces",
         collection=s.name,
         view="impacts",
-        here=path(s.name, "impacts"),
         table=vb.impacts_table,
         quotes=path(s.name, "quotes"),
     )
@@ -545,11 +543,9 @@ async def coding(
         request,
         form,
         body,
-        template="views/coding.html",
         title=f"{s.name}: codes × sources",
         collection=s.name,
         view="coding",
-        here=path(s.name, "coding"),
         table=vb.coding_table,
         quotes=path(s.name, "quotes"),
     )
@@ -577,11 +573,9 @@ async def co_occurrence(
         request,
         form,
         body,
-        template="views/cooccurrence.html",
         title=f"{s.name}: co-occurrence",
         collection=s.name,
         view="co-occurrence",
-        here=path(s.name, "co-occurrence"),
         table=vb.co_table,
         quotes=path(s.name, "quotes"),
     )
@@ -614,7 +608,7 @@ async def quotes(
     if solution is not None or force is not None:
         if solution is None or force is None:
             raise ApiError(400, "bad-parameter", "solution and force go together")
-        a, b = _code(s, service, solution, "solution"), _code(s, service, force, "force")
+        a, b = _code(s, solution, "solution"), _code(s, force, "force")
         found = [
             sg
             for sg in r.signs(s, evidence, layer)
@@ -626,7 +620,7 @@ async def quotes(
     else:
         if not code:
             raise ApiError(400, "bad-parameter", "code: name at least one code")
-        codes = [_code(s, service, c) for c in code]
+        codes = [_code(s, c) for c in code]
         rows = r.cell_quotes(s, [c.iri for c in codes], source_iri, scope)
         what = [w.code(c) for c in codes]
         signs = []
@@ -642,11 +636,9 @@ async def quotes(
         request,
         form,
         body,
-        template="views/quotes.html",
         title=f"{s.name}: quotes",
         collection=s.name,
         view="quotes",
-        here=path(s.name, "quotes"),
         table=vb.quotes_table,
     )
 
@@ -687,11 +679,9 @@ async def analytics(
         request,
         form,
         body,
-        template="views/analytics.html",
         title=f"{s.name}: analytics",
         collection=s.name,
         view="analytics",
-        here=path(s.name, "analytics"),
         table=vb.analytics_table,
         saturation=saturation,
         frequency=frequency,
@@ -729,7 +719,7 @@ async def guidance(
             ) from None
         if not math.isfinite(value) or abs(value) > 1e6:
             raise ApiError(400, "bad-parameter", f"force: {item!r} is out of range")
-        code = _code(s, service, ident.strip(), "force")
+        code = _code(s, ident.strip(), "force")
         if code.kind != "force":
             raise ApiError(400, "bad-parameter", f"force: {ident!r} is a {code.kind}, not a force")
         weights[code.iri] = value
@@ -747,11 +737,9 @@ async def guidance(
         request,
         form,
         body,
-        template="views/guidance.html",
         title=f"{s.name}: decision guidance",
         collection=s.name,
         view="guidance",
-        here=path(s.name, "guidance"),
         table=vb.guidance_table,
     )
 
@@ -798,11 +786,9 @@ async def codebook(
         request,
         form,
         body,
-        template="views/codes.html",
         title=f"{s.name}: codebook",
         collection=s.name,
         view="codes",
-        here=path(s.name, "codes"),
         table=vb.codes_table,
     )
 
