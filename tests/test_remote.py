@@ -462,3 +462,25 @@ def test_a_server_row_limit_is_a_marked_cut(tmp_path: Path) -> None:
             assert len(few.json()["results"]["bindings"]) == 3
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["build", str(STUDY), "--publish", "ftp://example.org/"], "not an http(s) URL"),
+        (["build", str(STUDY), "--publish", "http://127.0.0.1:9"], "no SPARQL endpoint"),
+        (["serve", "--store", "http://127.0.0.1:9"], "no SPARQL endpoint"),
+    ],
+)
+def test_a_wrong_store_url_is_a_one_line_error(args: list[str], said: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr

@@ -485,3 +485,28 @@ def test_the_overview_links_the_regenerated_artefacts(views_server: str) -> None
         assert served.content == (expected / name).read_bytes(), name
     missing = httpx.get(views_server + "/views/study/artefacts/nothing.tex")
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "named"),
+    [
+        ("/views/nothing.json", 404, "nothing"),
+        ("/views/study/impacts.json?sort=bad", 422, "sort"),
+        ("/views/study/coding.json?limit=0", 422, "limit"),
+        ("/views/study/co-occurrence.json?top=9999", 422, "top"),
+        ("/views/study/quotes.json", 400, "code"),
+        ("/views/study/quotes.json?code=nope", 400, "nope"),
+        ("/views/study/quotes.json?solution=latency", 400, "force"),
+        ("/views/study/decisions/nope.json", 404, "nope"),
+        ("/views/study/analytics.json?kind=planet", 422, "kind"),
+        ("/views/study/impacts.xml", 404, ".xml"),
+        ("/views/study/artefacts/nothing.tex", 404, "nothing.tex"),
+    ],
+)
+def test_a_wrong_request_is_a_clear_error(
+    views_server: str, path: str, status: int, named: str
+) -> None:
+    """Each wrong path or parameter is one JSON error naming what was wrong."""
+    answer = httpx.get(views_server + path)
+    assert answer.status_code == status
+    assert named in answer.json()["error"]["message"]
