@@ -41,3 +41,49 @@ def test_every_cli_command_is_documented() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     for command in cli.registered_commands:
         assert f"meshkg {command.name}" in readme, command.name
+
+
+def test_every_module_the_program_imports_is_a_runtime_dependency() -> None:
+    """The README's serve command installs the package without its extras: every third-party
+    module ``app/`` imports must come from a distribution ``pyproject.toml`` depends on."""
+    import ast
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, packages_distributions, requires
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    declared = {re.split(r"[<>=!~;\[ ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    # what the declared distributions bring with them is installed too
+    pending = list(declared)
+    while pending:
+        try:
+            found = requires(pending.pop()) or []
+        except PackageNotFoundError:  # a dependency for another platform, not installed here
+            continue
+        for req in found:
+            if "extra ==" in req:
+                continue
+            name = re.split(r"[<>=!~;\[ (]", req, maxsplit=1)[0].lower()
+            if name not in declared:
+                declared.add(name)
+                pending.append(name)
+    owners = packages_distributions()
+    missing = {}
+    for path in (ROOT / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if top == "app" or top in sys.stdlib_module_names:
+                    continue
+                dists = {d.lower().replace("_", "-") for d in owners.get(top, [top])}
+                if not dists & {d.replace("_", "-") for d in declared}:
+                    missing[top] = str(path.relative_to(ROOT))
+    assert missing == {}
