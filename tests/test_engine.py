@@ -278,3 +278,43 @@ def test_workers_without_a_network_guard_are_a_warning_saying_why(
         guards = _with_pool(work)
     assert guards == ()
     assert "without a network guard (netns: refused)" in caplog.text
+
+
+def _switches(pid: int) -> int:
+    """How often a process's threads gave up the CPU to wait (each query read is one)."""
+    return sum(
+        int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for line in (task / "status").read_text().splitlines()
+        if line.startswith("voluntary_ctxt_switches")
+    )
+
+
+def test_queries_one_after_another_go_to_the_worker_that_answered_last() -> None:
+    """A light load keeps one worker warm and lets the others sleep."""
+
+    async def work(pool: QueryPool) -> list[int]:
+        await pool.run(_request("ASK { ?s ?p ?o }"))
+        pids = [w.process.pid for w in pool._all]
+        before = [_switches(pid) for pid in pids if pid is not None]
+        for _ in range(40):
+            assert (await pool.run(_request("ASK { ?s ?p ?o }"))).status == 200
+        after = [_switches(pid) for pid in pids if pid is not None]
+        return sorted(b - a for a, b in zip(before, after, strict=True))
+
+    woken = _with_pool(work, processes=3)
+    assert isinstance(woken, list)
+    # the one worker that answered: at least one wait per two queries (a read that finds the
+    # next query already in the pipe does not wait)
+    assert woken[-1] >= 20
+    assert woken[:-1] == [0, 0]
+
+
+def test_as_many_queries_at_once_as_workers_each_get_a_worker_of_their_own() -> None:
+    """Right after the start too: each worker is handed out once, however they were greeted."""
+
+    async def work(pool: QueryPool) -> list[str]:
+        answers = await asyncio.gather(*(pool.run(_request(SECOND)) for _ in range(3)))
+        return [a.code or str(a.status) for a in answers]
+
+    assert _with_pool(work, processes=3, timeout=8) == ["200"] * 3
