@@ -226,10 +226,14 @@ def test_head_answers_the_headers_alone(client: httpx.Client) -> None:
     assert client.head(path(SS + "/source/nope")).status_code == 404
 
 
-def test_other_routes_keep_their_405(client: httpx.Client) -> None:
-    r = client.head("/health")
-    assert r.status_code == 405
-    assert "GET" in r.headers["allow"]
+def test_other_routes_keep_their_own_answers(client: httpx.Client) -> None:
+    """The data IRIs' route answers every path, but not in place of another route."""
+    head = client.head("/health")
+    assert head.status_code == 200
+    assert head.headers["content-type"] == "application/json"
+    posted = client.post("/health")
+    assert posted.status_code == 405
+    assert posted.headers["allow"] == "GET, HEAD"
     assert client.post(path(S6)).status_code == 405
 
 

@@ -494,6 +494,9 @@ def test_the_overview_links_the_regenerated_artefacts(views_server: str) -> None
         ("/views/study/impacts.json?sort=bad", 422, "sort"),
         ("/views/study/coding.json?limit=0", 422, "limit"),
         ("/views/study/co-occurrence.json?top=9999", 422, "top"),
+        # past what a JSON reader keeps exactly (the page echoes it): not a server error
+        ("/views/study/impacts.json?offset=112724103517472915456", 422, "offset"),
+        ("/views/study/decisions.json?offset=9007199254740992", 422, "offset"),
         ("/views/study/quotes.json", 400, "code"),
         ("/views/study/quotes.json?code=nope", 400, "nope"),
         ("/views/study/quotes.json?solution=latency", 400, "force"),

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from app import __version__
@@ -23,6 +24,7 @@ from app.api import errors
 from app.api.cache import Answers, Bodies, ResponseCache
 from app.api.fair_share import ClientBudget
 from app.api.generations import Generations, Pin
+from app.api.head import HeadAsGet
 from app.api.observe import AccessLog, Metrics, Observe, Observer
 from app.api.pages import STATIC, SWAGGER_UI
 from app.api.routes import api, dumps, meta, resources, sparql, views
@@ -59,7 +61,7 @@ class _Served(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
-        pinned = Pin(ResponseCache(inner), self.state.generations)
+        pinned = Pin(ResponseCache(HeadAsGet(inner)), self.state.generations)
         return Observe(pinned, observer=self.state.observer)
 
 
@@ -195,11 +197,14 @@ def create_app(
             swagger_favicon_url="/static/swagger/favicon.png",
         )
 
-    app.include_router(sparql.router)
-    for router in api.ROUTERS:
+    # resources last: it answers the data IRIs' paths
+    routers = [sparql.router, *api.ROUTERS, dumps.router, meta.router, views.router]
+    routers.append(resources.router)
+    for router in routers:
         app.include_router(router)
-    app.include_router(dumps.router)
-    app.include_router(meta.router)
-    app.include_router(views.router)
-    app.include_router(resources.router)  # last: it answers the data IRIs' paths
+    # every route as declared, for the methods a 405 names (app.api.errors)
+    app.state.routes = [
+        *(r for r in app.router.routes if isinstance(r, Route)),
+        *(r for router in routers for r in router.routes),
+    ]
     return app

@@ -319,6 +319,36 @@ class Index(BaseModel):
 Body = dict[str, Any]
 """A response body or a part of one, keyed and ordered as its response model."""
 
+# --- what an operation documents beside its body ---------------------------------------------
+
+ERRORS: dict[int, str] = {
+    400: "Malformed: a query that does not parse, a body not in UTF-8, a missing parameter.",
+    403: "Refused: this is a read-only service.",
+    404: "No such collection, resource, view or file.",
+    406: "None of the media types the Accept header asks for is offered.",
+    413: "The request body is past the size limit.",
+    414: "The request URL is past the size limit.",
+    415: "A body of a media type or charset this operation does not read.",
+    422: "A parameter is out of range or malformed.",
+    429: "The client already has its share of the query workers; Retry-After says when to retry.",
+    500: "The query stopped the worker evaluating it; this is logged.",
+    503: "A limit stopped the query, or no query can be answered now; Retry-After says when.",
+}
+"""What each error status means, the same wherever an operation can answer it."""
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def errors(*statuses: int) -> Responses:
+    """The errors an operation can answer, each with the one error body."""
+    return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
+
+
+def answered_as(description: str, *media_types: str) -> Responses:
+    """A success answered in any of ``media_types`` (content negotiation or a fixed type)."""
+    return {200: {"description": description, "content": {m: {} for m in media_types}}}
+
+
 # --- what the keys mean ---------------------------------------------------------------------
 
 CONTEXT_PREFIXES = (

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from app.store.sparql_http import RemoteUnavailable
@@ -86,6 +87,21 @@ def raw_error(status: int, code: str, message: str, headers: dict[str, str] | No
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Routing answers 405 from the first route whose path matched, naming only its methods; a
+    path served by several routes (one per method, so each operation is documented on its
+    own) would then claim fewer methods than it has.
+    """
+    methods: set[str] = set()
+    routes: list[BaseRoute] = getattr(request.app.state, "routes", [])
+    for route in routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Answer every error with the one body."""
 
@@ -113,7 +129,10 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         mark(request.scope, error_code=code)
-        return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
+        return error_response(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(RemoteUnavailable)
     async def _unavailable(request: Request, exc: RemoteUnavailable) -> JSONResponse:

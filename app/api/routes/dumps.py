@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api import urls
+from app.api.bodies import answered_as, errors
 from app.api.errors import NotFound
 from app.api.negotiation import choose
 from app.api.pages import render
@@ -37,7 +38,11 @@ def _listing(service: Service) -> list[dict[str, object]]:
     ]
 
 
-@router.get("/dumps", summary="Every dump this service offers")
+@router.get(
+    "/dumps",
+    summary="Every dump this service offers",
+    responses=answered_as("The list, as JSON or as a page.", "application/json", "text/html"),
+)
 async def dumps(request: Request, service: ServiceDep) -> Response:
     listing = _listing(service)
     if choose(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
@@ -59,18 +64,28 @@ def _split(file: str, service: Service) -> tuple[str | None, RdfFormat]:
     raise NotFound(f"no dump {file!r}; formats: {', '.join(f.extension for f in FORMATS)}")
 
 
+_DUMP = answered_as(
+    "The file in the format its suffix names (gzipped under Accept-Encoding: gzip).",
+    *(f.media_type for f in FORMATS),
+) | errors(404)
+
+
 # one route per method: each operation in /openapi.json needs its own id
 @router.api_route(
     "/dumps/{file}",
     methods=["GET"],
     summary="One dump (all collections or one), by file name",
     operation_id="dump_get",
+    response_class=Response,
+    responses=_DUMP,
 )
 @router.api_route(
     "/dumps/{file}",
     methods=["HEAD"],
     summary="One dump's headers (all collections or one), by file name",
     operation_id="dump_head",
+    response_class=Response,
+    responses=_DUMP,
 )
 async def dump(file: str, request: Request, service: ServiceDep) -> Response:
     collection, fmt = _split(file, service)

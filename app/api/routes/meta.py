@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.api import urls
+from app.api.bodies import answered_as, errors
 from app.api.errors import ApiError, error_body
 from app.api.generations import Generations
 from app.api.negotiation import choose
@@ -29,6 +30,8 @@ from app.terms import Blank, Iri, Literal, Triple
 router = APIRouter(tags=["service"])
 
 RDF_TYPES = [f.media_type for f in FORMATS if not f.quads]
+DOCUMENT_TYPES = ["text/turtle", "text/html", *(t for t in RDF_TYPES if t != "text/turtle")]
+"""What the ontology and the shapes are offered as: their Turtle file first, then a page."""
 VOID = PREFIXES["void"]
 DCTERMS = PREFIXES["dcterms"]
 _INTEGER = Iri(PREFIXES["xsd"] + "integer")
@@ -64,7 +67,7 @@ async def _generation(request: Request) -> dict[str, object]:
 @router.get(
     "/ready",
     summary="Readiness: a query worker answers a query over the store now",
-    responses={503: {"description": "No query can be answered now; the body says why"}},
+    responses={503: {"description": "No query can be answered now; the body says why."}},
 )
 async def ready(service: ServiceDep) -> JSONResponse:
     why = service.store.damage() or await service.store.unready()
@@ -138,6 +141,7 @@ def _limits(service: ServiceDep) -> dict[str, object]:
     "/metrics",
     summary="Prometheus metrics: requests, latencies, refusals, worker restarts, cache",
     response_class=Response,
+    responses=answered_as("The Prometheus text format.", CONTENT_TYPE_LATEST),
 )
 async def metrics(request: Request) -> Response:
     registry = request.app.state.observer.metrics.registry
@@ -153,7 +157,12 @@ async def version() -> dict[str, str]:
     return {"meshkg": __version__}
 
 
-@router.get("/.well-known/void", summary="VoID description of the dataset", response_class=Response)
+@router.get(
+    "/.well-known/void",
+    summary="VoID description of the dataset",
+    response_class=Response,
+    responses=answered_as("VoID, in the RDF form asked for.", *RDF_TYPES) | errors(406),
+)
 async def void(request: Request, service: ServiceDep) -> Response:
     media = choose(request.headers.get("accept"), RDF_TYPES)
     if media is None:
@@ -218,11 +227,9 @@ def _partitions(service: ServiceDep, dataset: Iri, collection: str | None) -> li
 
 
 def _document(request: Request, path: Path, title: str, kind: str) -> Response:
-    media = choose(request.headers.get("accept"), ["text/turtle", "text/html", *RDF_TYPES])
+    media = choose(request.headers.get("accept"), DOCUMENT_TYPES)
     if media is None:
-        raise ApiError(
-            406, "not-acceptable", "offered: text/turtle, text/html, " + ", ".join(RDF_TYPES)
-        )
+        raise ApiError(406, "not-acceptable", "offered: " + ", ".join(DOCUMENT_TYPES))
     headers = {"Vary": "Accept"}
     if media == "text/turtle":
         return Response(path.read_bytes(), media_type="text/turtle", headers=headers)
@@ -254,11 +261,24 @@ def _terms(triples: list[Triple]) -> list[dict[str, str]]:
     return sorted(terms.values(), key=lambda e: e["iri"])
 
 
-@router.get(urlsplit(ONTOLOGY_IRI).path, summary="The meshkg ontology", response_class=Response)
+_DOCUMENT = answered_as("The file, a page, or another RDF form.", *DOCUMENT_TYPES) | errors(406)
+
+
+@router.get(
+    urlsplit(ONTOLOGY_IRI).path,
+    summary="The meshkg ontology",
+    response_class=Response,
+    responses=_DOCUMENT,
+)
 async def ontology(request: Request) -> Response:
     return _document(request, ontology_path(), "meshkg ontology", "ontology")
 
 
-@router.get(urlsplit(SHAPES_IRI).path, summary="The meshkg SHACL shapes", response_class=Response)
+@router.get(
+    urlsplit(SHAPES_IRI).path,
+    summary="The meshkg SHACL shapes",
+    response_class=Response,
+    responses=_DOCUMENT,
+)
 async def shapes(request: Request) -> Response:
     return _document(request, shapes_path(), "meshkg shapes", "shapes")

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api import urls
+from app.api.bodies import answered_as, errors
 from app.api.errors import ApiError, error_response, mark
 from app.api.fair_share import OverBudget, Slot
 from app.api.negotiation import choose
@@ -525,4 +526,10 @@ fast_route(
     parameters=_PARAMETERS,
     summary="SPARQL 1.1 Protocol endpoint (read-only)",
     response_class=Response,
+    responses=answered_as(
+        "Results, a graph, the query page (text/html) or, with no query, the service description.",
+        *_RESULT_FORMATS,
+        "text/html",
+    )
+    | errors(400, 403, 406, 413, 414, 415, 429, 500, 503),
 )

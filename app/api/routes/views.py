@@ -26,11 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import charts, urls
 from app.api import view_bodies as vb
+from app.api.bodies import Responses, answered_as, errors
 from app.api.errors import ApiError, NotFound
 from app.api.generations import Generations
 from app.api.negotiation import choose
 from app.api.pages import render
-from app.api.routes.api.answer import known_collection
+from app.api.routes.api.answer import MAX_OFFSET, known_collection
 from app.api.service import Service, ServiceDep
 from app.export.files import artefacts
 from app.export.qdpx import qdpx
@@ -45,6 +46,8 @@ router = APIRouter(tags=["research views"])
 HTML, JSON, CSV, SVG = "text/html", "application/json", "text/csv", "image/svg+xml"
 SUFFIXES = {"html": HTML, "json": JSON, "csv": CSV}
 OFFERS = [JSON, HTML, CSV]
+OVERVIEW_OFFERS = [JSON, HTML]  # counts and findings: no table to write as CSV
+DECISION_OFFERS = [*OFFERS, SVG]  # and its diagram on its own
 
 EvidenceParam = Annotated[
     r.Evidence,
@@ -55,7 +58,9 @@ LayerParam = Annotated[
 ]
 KindParam = Annotated[CodeKind | None, Query(description="Only codes of this kind.")]
 RowsParam = Annotated[int, Query(ge=1, le=100_000, description="Rows on one page.")]
-OffsetParam = Annotated[int, Query(ge=0, description="Rows skipped before the page.")]
+OffsetParam = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="Rows skipped before the page.")
+]
 Ext = Annotated[str | None, Query(include_in_schema=False)]
 
 VIEWS = [
@@ -73,7 +78,14 @@ VIEWS = [
 Handler = Callable[..., Awaitable[Response]]
 
 
-def _twins(route: str, summary: str) -> Callable[[Handler], Handler]:
+def _documented(offers: list[str]) -> Responses:
+    """What a view answers, as ``/openapi.json`` says: its forms and its errors."""
+    return answered_as(
+        "The view, in the form the Accept header or the path's suffix asks for.", *offers
+    ) | errors(400, 404, 406, 422)
+
+
+def _twins(route: str, summary: str, offers: list[str] = OFFERS) -> Callable[[Handler], Handler]:
     """Register a view at ``route`` and at ``route.{ext}``: the same handler, whose ``ext`` is
     a hidden query parameter on the first and the path's suffix on the second."""
 
@@ -97,7 +109,7 @@ def _twins(route: str, summary: str) -> Callable[[Handler], Handler]:
         suffixed.__name__ = handler.__name__ + "_form"
         # the suffixed form first: "{decision}" alone would take "x.svg" as a name
         router.get(route + ".{ext}", include_in_schema=False)(suffixed)
-        router.get(route, summary=summary)(handler)
+        router.get(route, summary=summary, responses=_documented(offers))(handler)
         return handler
 
     return register
@@ -230,12 +242,16 @@ def _split(collection: str, ext: str | None) -> tuple[str, str | None]:
 # --- the overview ----------------------------------------------------------------------------
 
 
-@router.get("/views/{collection}", summary="A study at a glance: counts, findings, drift")
+@router.get(
+    "/views/{collection}",
+    summary="A study at a glance: counts, findings, drift",
+    responses=_documented(OVERVIEW_OFFERS),
+)
 async def overview(
     request: Request, service: ServiceDep, collection: str, ext: Ext = None
 ) -> Response:
     collection, ext = _split(collection, ext)
-    form = _form(request, ext, [JSON, HTML])
+    form = _form(request, ext, OVERVIEW_OFFERS)
     s = await _study(service, collection)
     info = next(c for c in service.store.info.collections if c.name == s.name)
     generations: Generations = request.app.state.generations
@@ -370,7 +386,7 @@ async def catalogue(
     )
 
 
-@_twins("/views/{collection}/decisions/{decision}", "One decision, with a diagram")
+@_twins("/views/{collection}/decisions/{decision}", "One decision, with a diagram", DECISION_OFFERS)
 async def decision_page(
     request: Request,
     service: ServiceDep,
@@ -383,7 +399,7 @@ async def decision_page(
 ) -> Response:
     if ext is not None and ext not in (*SUFFIXES, "svg"):
         decision, ext = f"{decision}.{ext}", None
-    form = _form(request, ext, [*OFFERS, SVG])
+    form = _form(request, ext, DECISION_OFFERS)
     s = await _study(service, collection)
     found = next((d for d in r.decisions(s, evidence, layer) if d.decision.ident == decision), None)
     if found is None:
@@ -819,6 +835,9 @@ def _study_artefacts(service: Service, name: str, evidence: str) -> dict[str, st
 @router.get(
     "/views/{collection}/artefacts/{name:path}",
     summary="A study artefact regenerated from the graph (catalogue, LaTeX tables, PlantUML)",
+    response_class=Response,
+    responses=answered_as("The file, by its name's suffix.", *ARTEFACT_TYPES.values())
+    | errors(404, 422),
 )
 async def artefact(
     service: ServiceDep,
@@ -838,7 +857,12 @@ async def artefact(
     return Response(text.encode("utf-8"), media_type=media)
 
 
-@router.get("/views/{collection}/export.qdpx", summary="The study as a REFI-QDA project")
+@router.get(
+    "/views/{collection}/export.qdpx",
+    summary="The study as a REFI-QDA project",
+    response_class=Response,
+    responses=answered_as("A REFI-QDA project (a zip).", "application/zip") | errors(404),
+)
 async def export_qdpx(service: ServiceDep, collection: str) -> Response:
     """Codes, sources, quotations as coded segments and memos, for ATLAS.ti, NVivo or MAXQDA."""
     name = known_collection(service, collection)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -18,9 +18,10 @@ from app.api import bodies, urls
 from app.api.bodies import (
     Body,
     Counts,
-    ErrorBody,
     RecordOut,
+    Responses,
     SearchHit,
+    errors,
 )
 from app.api.errors import ApiError, NotFound
 from app.api.negotiation import choose
@@ -401,19 +402,11 @@ SourceType = Annotated[
     SourceTypeName | None, Query(description="Only sources of this type, as the notes write it.")
 ]
 
-NOT_FOUND = {"model": ErrorBody, "description": "No such collection, source or code."}
-NOT_ACCEPTABLE = {"model": ErrorBody, "description": "Neither JSON nor JSON-LD is acceptable."}
-INVALID = {"model": ErrorBody, "description": "A parameter is out of range or malformed."}
 JSON_OR_LD = {
     "description": "JSON; the same body with an @context under Accept: application/ld+json.",
     "content": {JSONLD: {"schema": {"type": "object"}}},
 }
-RESOURCE: dict[int | str, dict[str, Any]] = {
-    200: JSON_OR_LD,
-    404: NOT_FOUND,
-    406: NOT_ACCEPTABLE,
-    422: INVALID,
-}
+RESOURCE: Responses = {200: JSON_OR_LD, **errors(404, 406, 422)}
 """What a negotiating route documents beside its model: the JSON-LD variant and the errors."""
 
 

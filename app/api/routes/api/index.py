@@ -20,7 +20,6 @@ from app.api.routes.api.answer import (
     CONTEXT_PATH,
     JSON_OR_LD,
     JSONLD,
-    NOT_ACCEPTABLE,
     api_router,
     respond,
 )
@@ -34,7 +33,7 @@ _VERSION = re.compile(r"v[0-9]{1,4}")
     "",
     summary="The API's entry points",
     response_model=Index,
-    responses={200: JSON_OR_LD, 406: NOT_ACCEPTABLE},
+    responses={200: JSON_OR_LD, **bodies.errors(406)},
 )
 async def index(request: Request) -> Response:
     root = origin(request)
@@ -73,7 +72,7 @@ def _context(version: str) -> tuple[bytes, str] | None:
     response_class=Response,
     responses={
         200: {"content": {JSONLD: {"schema": {"type": "object"}}}},
-        404: {"model": bodies.ErrorBody, "description": "No such version."},
+        **bodies.errors(404),
     },
 )
 async def context(request: Request, version: str) -> Response:
