@@ -8,6 +8,8 @@ gave it, and when one replica stops the other answers for it.
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import shutil
 import subprocess
@@ -85,6 +87,15 @@ def test_two_replicas_of_one_snapshot_behind_nginx(tmp_path: Path) -> None:
             prefix_of = {_prefix(httpx.get(u + "/health")): u for u in (one, two)}
             answered_by = {prefix_of.get(_prefix(a)) for a in through}
             assert answered_by == {one, two}  # the proxy spread the requests over both
+            # compressed by the proxy for a client that asks, the same answer once decoded
+            page = "/api/codes?limit=200"
+            plain = httpx.get(proxy + page, headers={"Accept-Encoding": "identity"})
+            assert "content-encoding" not in plain.headers
+            with httpx.stream("GET", proxy + page, headers={"Accept-Encoding": "gzip"}) as zipped:
+                assert zipped.headers["content-encoding"] == "gzip"
+                sent = b"".join(zipped.iter_raw())
+            assert len(sent) < len(plain.content) / 3
+            assert json.loads(gzip.decompress(sent)) == plain.json()
         # both stopped; one comes back: the proxy's other upstream is gone, it answers alone
         with running([STUDY], "--store", str(store)) as survivor:
             conf = _config(tmp_path, listen, [free_port(), int(survivor.rsplit(":", 1)[1])])
