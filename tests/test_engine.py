@@ -12,12 +12,13 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import cast
 
 import pyoxigraph as ox
 import pytest
 
 from app.sparql import results
-from app.sparql.engine import LONG_QUERY, QueryPool, WorkerLimits
+from app.sparql.engine import LONG_QUERY, QueryPool, WorkerLimits, _Idle, _Worker
 from app.store.query import (
     Cut,
     QueryRequest,
@@ -318,3 +319,57 @@ def test_as_many_queries_at_once_as_workers_each_get_a_worker_of_their_own() -> 
         return [a.code or str(a.status) for a in answers]
 
     assert _with_pool(work, processes=3, timeout=8) == ["200"] * 3
+
+
+def _idle_worker(name: str) -> _Worker:
+    """A stand-in: the idle list only hands workers on, it never looks inside one."""
+    return cast(_Worker, name)
+
+
+def test_a_worker_put_back_goes_to_the_request_waiting_longest() -> None:
+    """Not to a request that arrives while the one waiting has yet to run."""
+
+    async def main() -> tuple[object, str]:
+        idle = _Idle()
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(idle.get(loop.time() + 5))
+        await asyncio.sleep(0)  # it waits now
+        # a request that arrives just before the worker comes back: it would run before the
+        # one waiting is woken
+        newcomer = asyncio.ensure_future(idle.get(loop.time() + 0.2))
+        await asyncio.sleep(0)
+        idle.put(_idle_worker("w"))
+        try:
+            await newcomer
+            late = "served"
+        except TimeoutError:
+            late = "timed out"
+        return await first, late
+
+    assert asyncio.run(main()) == ("w", "timed out")
+
+
+def test_a_worker_handed_to_a_request_given_up_is_not_lost() -> None:
+    async def main() -> object:
+        idle = _Idle()
+        loop = asyncio.get_running_loop()
+        leaving = asyncio.ensure_future(idle.get(loop.time() + 5))
+        await asyncio.sleep(0)
+        idle.put(_idle_worker("w"))  # handed over …
+        leaving.cancel()  # … as its client goes, before it ran again
+        with contextlib.suppress(asyncio.CancelledError):
+            await leaving
+        return await idle.get(loop.time() + 0.2)
+
+    assert asyncio.run(main()) == "w"
+
+
+def test_idle_workers_are_taken_last_returned_first() -> None:
+    async def main() -> list[object]:
+        idle = _Idle()
+        for name in ("a", "b", "c"):
+            idle.put(_idle_worker(name))
+        deadline = asyncio.get_running_loop().time() + 1
+        return [await idle.get(deadline) for _ in range(3)]
+
+    assert asyncio.run(main()) == ["c", "b", "a"]

@@ -31,6 +31,7 @@ service and its metrics say what happened; nothing is swallowed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import fcntl
@@ -47,6 +48,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -257,7 +259,8 @@ class _Frame:
                 self.future.set_result(bytes(self.buffer[_HEADER.size : _HEADER.size + size]))
 
 
-def _expire(future: asyncio.Future[bytes]) -> None:
+def _expire(future: asyncio.Future[Any]) -> None:
+    """A wait past its deadline: what waited gets ``TimeoutError``."""
     if not future.done():
         future.set_exception(TimeoutError())
 
@@ -344,6 +347,51 @@ class PoolStats:
     broken: str | None = None  # why no worker could start, while none could
 
 
+class _Idle:
+    """The idle workers, each handed to the request that has waited longest for one.
+
+    ``asyncio.Queue`` only wakes the request waiting longest when a worker is put back; a
+    request arriving meanwhile finds the worker there and takes it, and the one woken finds
+    none and waits again, at the back. Under a steady load a few requests then wait for many
+    turns, for far longer than any query runs. Here a worker put back goes straight to the
+    first request waiting. With none waiting, the worker that answered last is taken first
+    (a stack): a light load keeps one worker busy and lets the others sleep.
+    """
+
+    def __init__(self) -> None:
+        self._free: list[_Worker] = []  # only while no request waits
+        self._waiting: collections.deque[asyncio.Future[_Worker]] = collections.deque()
+
+    def put(self, worker: _Worker) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # not given up (its time ran out, or its client left)
+                waiter.set_result(worker)
+                return
+        self._free.append(worker)
+
+    def take_all(self) -> list[_Worker]:
+        taken, self._free = self._free, []
+        return taken
+
+    async def get(self, deadline: float) -> _Worker:
+        """The next idle worker; ``TimeoutError`` when none is free by ``deadline``."""
+        if self._free:
+            return self._free.pop()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[_Worker] = loop.create_future()
+        self._waiting.append(waiter)
+        timer = loop.call_at(deadline, _expire, waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.put(waiter.result())  # handed over just as its request was given up
+            raise
+        finally:
+            timer.cancel()
+
+
 class QueryPool:
     """Worker processes that evaluate user queries under a time, memory and network limit."""
 
@@ -358,11 +406,7 @@ class QueryPool:
         self.processes = processes
         self.timeout = timeout
         self.limits = limits or WorkerLimits()
-        # last in, first out: the worker that answered last takes the next query, so a light
-        # load keeps one worker busy and the rest asleep. Handed out in turn instead, every
-        # worker stays runnable and competes with the event loop for the CPUs, and the slowest
-        # short answers wait behind them (bench/throughput.py shows it in the p99)
-        self._idle: asyncio.LifoQueue[_Worker] | None = None
+        self._idle: _Idle | None = None
         self._all: set[_Worker] = set()
         self.stats = PoolStats()
         self._long: set[_Worker] = set()  # workers whose query has run past LONG_QUERY
@@ -377,11 +421,11 @@ class QueryPool:
         by name is not available here, or the store does not open): serving would then be a
         lie.
         """
-        self._idle = asyncio.LifoQueue()
+        self._idle = _Idle()
         for _ in range(self.processes):
             self._add()
         deadline = asyncio.get_running_loop().time() + 60
-        starting = [self._idle.get_nowait() for _ in range(self.processes)]
+        starting = self._idle.take_all()
         for worker in starting:
             try:
                 await self._greet(worker, deadline)
@@ -389,7 +433,7 @@ class QueryPool:
                 self.close()
                 raise RuntimeError(str(err) or "a query worker did not start in time") from err
         for worker in starting:
-            self._idle.put_nowait(worker)
+            self._idle.put(worker)
         if not self.stats.guards:
             why = "; ".join(f"{g}: {r}" for g, r in available().items() if r)
             log.warning(
@@ -402,7 +446,7 @@ class QueryPool:
         worker = _Worker(self.opener, self.limits)
         self._all.add(worker)
         assert self._idle is not None
-        self._idle.put_nowait(worker)
+        self._idle.put(worker)
         # reaped as soon as it exits, whenever and however: killed, crashed, or unable to start
         # while it waited in the queue (its last frame stays readable in its pipe meanwhile)
         sentinel = worker.process.sentinel
@@ -448,7 +492,7 @@ class QueryPool:
         if deadline is None:
             deadline = asked + self.timeout
         try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=max(0.0, deadline - asked))
+            worker = await self._idle.get(deadline)
         except TimeoutError as err:
             raise ServiceBusy from err
         started = loop.time()
@@ -487,7 +531,7 @@ class QueryPool:
         if worker.lowered and not self._raise(worker):
             self._recycle(worker)
         else:
-            self._idle.put_nowait(worker)
+            self._idle.put(worker)
         return dataclasses.replace(result, seconds=loop.time() - started)
 
     def guards(self) -> tuple[str, ...]:

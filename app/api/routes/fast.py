@@ -30,18 +30,22 @@ def fast_route(
     name: str,
     methods: Sequence[str] = ("GET",),
     parameters: list[dict[str, Any]] | None = None,
+    request_body: dict[str, Any] | None = None,
     **documented: Any,
 ) -> None:
     """Serve ``path`` with ``endpoint`` as a plain route; document it as ``documented`` says
     (``summary``, ``response_model``, ``responses`` …). Path parameters are documented from
-    the path; ``parameters`` adds others (a query string the endpoint reads itself)."""
+    the path; ``parameters`` adds others (a query string the endpoint reads itself), and
+    ``request_body`` the body a POST reads."""
     router.routes.append(Route(router.prefix + path, endpoint, methods=list(methods), name=name))
     found = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
         for p in _PATH_PARAMETER.findall(path)
     ]
-    extra = {"parameters": [*found, *(parameters or [])]}
     for method in methods:  # one operation per method: each needs its own id
+        extra: dict[str, Any] = {"parameters": [*found, *(parameters or [])]}
+        if method == "POST" and request_body is not None:
+            extra["requestBody"] = request_body
         operation: dict[str, Any] = dict(documented)
         if len(methods) > 1:
             operation["operation_id"] = f"{name}_{method.lower()}"

@@ -81,6 +81,24 @@ _PARAMETERS = [
         "description": "A collection graph to offer as a named graph.",
     },
 ]
+_FORM = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string"},
+        "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+        "named-graph-uri": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["query"],
+}
+_BODY = {
+    "description": "The query as a form field, or the query itself (the graphs then go in the"
+    " query string). Updates are refused.",
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {"schema": _FORM},
+        "application/sparql-query": {"schema": {"type": "string"}},
+    },
+}
 
 
 def _params(raw: str, where: str) -> dict[str, list[str]]:
@@ -524,6 +542,7 @@ fast_route(
     name="sparql",
     methods=("GET", "POST"),
     parameters=_PARAMETERS,
+    request_body=_BODY,
     summary="SPARQL 1.1 Protocol endpoint (read-only)",
     response_class=Response,
     responses=answered_as(
