@@ -1080,3 +1080,17 @@ def test_a_method_not_served_names_every_method_that_is(
     assert answer.status_code == 405
     assert answer.headers["allow"] == allowed
     assert answer.json()["error"]["code"] == "method-not-allowed"
+
+
+def test_a_head_answer_kept_is_never_a_get_answer(client: httpx.Client) -> None:
+    """The answer cache keeps HEAD's answer apart: a GET after it still gets the body."""
+    path = "/api/codes?limit=4&offset=1"
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+    got = client.get(path)
+    assert got.headers["meshkg-cache"] == "miss"
+    assert len(got.json()["items"]) == 4
+    again = client.head(path)
+    assert again.headers["meshkg-cache"] == "hit"
+    assert again.content == b""
