@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -137,3 +139,31 @@ def browser() -> Iterator[Any]:
             yield found
         finally:
             found.close()
+
+
+PAGE_TIMEOUT_MS = 20_000
+
+
+@contextmanager
+def watched_page(browser: Any, server: str, **context: Any) -> Iterator[Any]:
+    """A page whose every request and script error is recorded; on leaving, none may have
+    gone past ``server`` (no CDN, no fonts) and no script may have failed."""
+    ctx = browser.new_context(**context)
+    page = ctx.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    outside: list[str] = []
+    errors: list[str] = []
+    host = urlsplit(server).netloc
+
+    def record(request: Any) -> None:
+        if urlsplit(request.url).netloc != host and not request.url.startswith("data:"):
+            outside.append(request.url)
+
+    page.on("request", record)
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        yield page
+    finally:
+        ctx.close()
+    assert outside == []
+    assert errors == []

@@ -12,36 +12,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, watched_page
 
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
-TIMEOUT_MS = 20_000
-
 
 @pytest.fixture
 def page(browser: playwright.Browser, fixture_server: str) -> Iterator[playwright.Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    outside: list[str] = []
-    errors: list[str] = []
-    host = urlsplit(fixture_server).netloc
-
-    def record(request: playwright.Request) -> None:
-        if urlsplit(request.url).netloc != host and not request.url.startswith("data:"):
-            outside.append(request.url)
-
-    page.on("request", record)
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert outside == []  # no CDN, no fonts, nothing but this service
-    assert errors == []  # no script error on any page
+    with watched_page(browser, fixture_server) as found:
+        yield found
 
 
 def test_api_docs_render_every_operation(page: playwright.Page, fixture_server: str) -> None:

@@ -14,33 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, watched_page
 
 SHOTS = ROOT / "screenshots"
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture
 def page(browser: Any, views_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    outside: list[str] = []
-    errors: list[str] = []
-    host = urlsplit(views_server).netloc
-
-    def record(request: Any) -> None:
-        if urlsplit(request.url).netloc != host and not request.url.startswith("data:"):
-            outside.append(request.url)
-
-    page.on("request", record)
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert outside == []  # no CDN, no fonts: nothing but this service
-    assert errors == []
+    with watched_page(browser, views_server, viewport={"width": 1280, "height": 900}) as found:
+        yield found
 
 
 def shot(page: Any, name: str) -> None:

@@ -6,9 +6,11 @@ import gzip
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from app.rdf.formats import RdfFormat
 from app.store.info import Dump
 
 _UMASK = os.umask(0o022)  # read once, while only one thread runs, and put back at once
@@ -31,6 +33,27 @@ def atomic_write(path: Path, *parts: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class Dumps:
+    """Each dump of a store made once, on first request, by ``make(fmt, collection)``.
+
+    A store serves one version and never changes, so the dump made first is the dump; requests
+    asking for it meanwhile wait for that one instead of making their own.
+    """
+
+    def __init__(self, make: Callable[[RdfFormat, str | None], Dump]) -> None:
+        self._make = make
+        self._made: dict[tuple[str | None, str], Dump] = {}
+        self._lock = threading.Lock()
+
+    def get(self, fmt: RdfFormat, collection: str | None) -> Dump:
+        key = (collection, fmt.name)
+        with self._lock:
+            found = self._made.get(key)
+            if found is None:
+                found = self._made[key] = self._make(fmt, collection)
+            return found
 
 
 def kept_dump(path: Path, etag_of: str, media_type: str, make: Callable[[], bytes]) -> Dump:

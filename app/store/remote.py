@@ -29,7 +29,7 @@ import pyoxigraph as ox
 
 from app.namespaces import ONTOLOGY_IRI, PREFIXES, curie
 from app.rdf.formats import RdfFormat
-from app.store.files import kept_dump
+from app.store.files import Dumps, kept_dump
 from app.store.info import Dump, SnapshotInfo
 from app.store.query import QueryRequest, QueryResult
 from app.store.seam import QueryRunner, StoreStatus
@@ -210,7 +210,7 @@ class RemoteStore:
         self._directory = root / info.key
         self._directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._dumps: dict[tuple[str | None, str], Dump] = {}
+        self._dumps = Dumps(self._write_dump)
         self._counts: dict[str | None, dict[str, int]] = {}
 
     # --- what it is --------------------------------------------------------------------
@@ -330,12 +330,7 @@ class RemoteStore:
 
     def dump(self, fmt: RdfFormat, collection: str | None = None) -> Dump:
         """A collection (or all) in ``fmt``, read from the server once and kept locally."""
-        key = (collection, fmt.name)
-        with self._lock:
-            found = self._dumps.get(key)
-            if found is None:
-                found = self._dumps[key] = self._write_dump(fmt, collection)
-            return found
+        return self._dumps.get(fmt, collection)
 
     def _write_dump(self, fmt: RdfFormat, collection: str | None) -> Dump:
         name = f"{collection or 'all'}{fmt.extension}"

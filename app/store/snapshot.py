@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +28,7 @@ from app.config import Settings
 from app.namespaces import ONTOLOGY_IRI, curie
 from app.rdf.formats import RdfFormat
 from app.seeds import CollectionFiles, discover, fingerprint
-from app.store.files import atomic_write, kept_dump
+from app.store.files import Dumps, atomic_write, kept_dump
 from app.store.info import SNAPSHOT_FORMAT, Dump, SnapshotInfo
 from app.store.write import serialize
 from app.terms import Blank, Iri, Literal, Row, Subject, Term, Triple
@@ -55,9 +54,8 @@ class Snapshot:
         self.directory = directory  # where the snapshot and its dumps live, if anywhere
         self.on_disk = directory is not None if on_disk is None else on_disk
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        self._dumps: dict[tuple[str | None, str], Dump] = {}
+        self._dumps = Dumps(self._write_dump)
         self._class_counts: dict[str | None, dict[str, int]] = {}
-        self._lock = threading.Lock()
         self._files = self._store_files() if self.on_disk else {}
 
     # --- making and opening ------------------------------------------------------------
@@ -213,12 +211,7 @@ class Snapshot:
 
     def dump(self, fmt: RdfFormat, collection: str | None = None) -> Dump:
         """The dump of one collection or of all, written on first request and then reused."""
-        key = (collection, fmt.name)
-        with self._lock:
-            found = self._dumps.get(key)
-            if found is None:
-                found = self._dumps[key] = self._write_dump(fmt, collection)
-            return found
+        return self._dumps.get(fmt, collection)
 
     def serialize(self, fmt: RdfFormat, collection: str | None = None) -> bytes:
         """One collection's graph, or all collections' (not the ontology), in ``fmt``."""
